@@ -2,8 +2,15 @@ package cookieauth
 
 import (
 	"context"
+	"crypto/subtle"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // Authorizer decides handshakes. It is safe for concurrent use.
@@ -12,15 +19,33 @@ type Authorizer struct {
 	keys    KeySource
 	origins []originPattern
 	now     func() time.Time
+	parser  *jwt.Parser
+	cache   *decisionCache
 }
 
 // Option adjusts an Authorizer.
 type Option func(*Authorizer)
 
-// WithClock sets the clock used for exp/nbf/iat; tests use it. Default time.Now.
+// WithClock sets the clock used for exp, nbf, iat and the cache; tests use it. Default
+// time.Now.
 func WithClock(now func() time.Time) Option { return func(a *Authorizer) { a.now = now } }
 
-// New returns an Authorizer for cfg that verifies tokens with keys.
+// WithCache keeps up to size decisions for at most ttl, keyed by a hash of exactly the
+// inputs the decision reads (the JWT and CSRF cookies, the Origin, the presented CSRF
+// tokens), so a cached answer can never be served for a request that differs in anything
+// that is checked. Allow and Deny are cached, never beyond the token's exp; Unauthorized
+// and Error are not. size <= 0 or ttl <= 0 disables the cache.
+func WithCache(size int, ttl time.Duration) Option {
+	return func(a *Authorizer) {
+		if size > 0 && ttl > 0 {
+			a.cache = newDecisionCache(size, ttl)
+		}
+	}
+}
+
+// New returns an Authorizer for cfg that verifies tokens with keys. It refuses a static
+// key source whose key type cannot verify every algorithm in cfg.Algorithms (an HMAC
+// secret with RS256, an RSA key with HS256: the classic confusion).
 func New(cfg Config, keys KeySource, opts ...Option) (*Authorizer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -28,18 +53,267 @@ func New(cfg Config, keys KeySource, opts ...Option) (*Authorizer, error) {
 	if keys == nil {
 		return nil, errors.New("keys: a key source is required")
 	}
+	if f, ok := keys.(interface{ family() keyFamily }); ok {
+		for _, alg := range cfg.Algorithms {
+			if knownAlgorithms[alg] != f.family() {
+				return nil, fmt.Errorf("%s: %s cannot be verified with the configured %v", "Algorithms", alg, f.family())
+			}
+		}
+	}
 	a := &Authorizer{cfg: cfg.withDefaults(), keys: keys, now: time.Now}
 	for _, o := range a.cfg.AllowedOrigins {
-		p, _ := parseOriginPattern(o)
+		p, _ := parseOriginPattern(o) // validated above
 		a.origins = append(a.origins, p)
 	}
 	for _, opt := range opts {
 		opt(a)
 	}
+	popts := []jwt.ParserOption{
+		jwt.WithValidMethods(a.cfg.Algorithms),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(a.cfg.Leeway),
+		jwt.WithTimeFunc(a.now),
+	}
+	if a.cfg.Issuer != "" {
+		popts = append(popts, jwt.WithIssuer(a.cfg.Issuer))
+	}
+	if a.cfg.Audience != "" {
+		popts = append(popts, jwt.WithAudience(a.cfg.Audience))
+	}
+	a.parser = jwt.NewParser(popts...)
 	return a, nil
 }
 
-// Decide decides one handshake.
+// inputs are the parts of a request the decision reads.
+type inputs struct {
+	jwt, csrfCookie []string
+	origins         []string
+	presented       []string // CSRF tokens from the query and the subprotocol list
+	subprotocol     string   // the subprotocol entry that carried a CSRF token
+	cookieBytes     int
+}
+
+func (a *Authorizer) extract(r Request) inputs {
+	var in inputs
+	var cookies []string
+	for name, vals := range r.Headers {
+		switch {
+		case strings.EqualFold(name, "Cookie"):
+			cookies = append(cookies, vals...)
+		case strings.EqualFold(name, "Origin"):
+			in.origins = append(in.origins, vals...)
+		case strings.EqualFold(name, "Sec-WebSocket-Protocol"):
+			for _, v := range vals {
+				for _, p := range strings.Split(v, ",") {
+					p = strings.Trim(p, " \t")
+					if tok, ok := strings.CutPrefix(p, a.cfg.CSRFSubprotocolPrefix); ok {
+						in.presented = append(in.presented, tok)
+						in.subprotocol = p
+					}
+				}
+			}
+		}
+	}
+	for _, c := range cookies {
+		in.cookieBytes += len(c)
+	}
+	if in.cookieBytes <= a.cfg.MaxCookieBytes {
+		scanCookies(cookies, func(name, value string) bool {
+			switch name {
+			case a.cfg.JWTCookie:
+				in.jwt = append(in.jwt, value)
+			case a.cfg.CSRFCookie:
+				in.csrfCookie = append(in.csrfCookie, value)
+			}
+			return true
+		})
+	}
+	in.presented = append(in.presented, r.Query[a.cfg.CSRFQueryParam]...)
+	return in
+}
+
+// Decide decides one handshake. It never panics on any input and never allows without a
+// valid token.
 func (a *Authorizer) Decide(ctx context.Context, r Request) Decision {
-	return Decision{Outcome: Unauthorized, Reason: "not implemented"}
+	in := a.extract(r)
+	if a.cache == nil {
+		return a.decide(ctx, in)
+	}
+	key := in.cacheKey()
+	now := a.now()
+	if d, ok := a.cache.get(key, now); ok {
+		return d
+	}
+	d := a.decide(ctx, in)
+	a.cache.put(key, d, now)
+	return d
+}
+
+func unauthorized(reason string) Decision { return Decision{Outcome: Unauthorized, Reason: reason} }
+
+func (a *Authorizer) decide(ctx context.Context, in inputs) Decision {
+	// 1. The cookies.
+	switch {
+	case in.cookieBytes > a.cfg.MaxCookieBytes:
+		return unauthorized(fmt.Sprintf("cookie header too large (%d bytes, limit %d)", in.cookieBytes, a.cfg.MaxCookieBytes))
+	case len(in.jwt) == 0:
+		return unauthorized("no JWT cookie")
+	case len(in.jwt) > 1:
+		return unauthorized(fmt.Sprintf("JWT cookie present %d times", len(in.jwt)))
+	case len(in.csrfCookie) > 1:
+		return unauthorized(fmt.Sprintf("CSRF cookie present %d times", len(in.csrfCookie)))
+	case !isCookieValue(in.jwt[0]):
+		return unauthorized("JWT cookie value malformed")
+	}
+
+	// 2. The token.
+	claims, d := a.verify(ctx, in.jwt[0])
+	if claims == nil {
+		return d
+	}
+	sub, _ := claims["sub"].(string)
+	if sub == "" {
+		return unauthorized("token has no sub")
+	}
+	exp, _ := claims.GetExpirationTime() // required and checked by the parser
+	d = Decision{PrincipalID: sub, ExpiresAt: exp.Time}
+
+	// 3. The Origin.
+	switch {
+	case len(in.origins) > 1:
+		return d.deny("Origin header present more than once")
+	case len(in.origins) == 0 && !a.cfg.AllowMissingOrigin:
+		return d.deny("no Origin header")
+	case len(in.origins) == 1 && !originAllowed(a.origins, in.origins[0]):
+		return d.deny("Origin not allowed")
+	}
+
+	// 4. CSRF: double submit, and signed double submit when a binding claim is set.
+	if !a.cfg.DisableCSRF {
+		if reason := a.checkCSRF(in, claims); reason != "" {
+			return d.deny(reason)
+		}
+		d.Subprotocol = in.subprotocol
+	}
+
+	// 5. The result.
+	d.Context = map[string]any{"sub": sub, "exp": float64(exp.Unix())}
+	for _, name := range a.cfg.ContextClaims {
+		switch v := claims[name].(type) {
+		case string, bool, float64:
+			d.Context[name] = v
+		}
+	}
+	if n := resultSize(d); n > MaxResultBytes {
+		return Decision{Outcome: Error, Reason: fmt.Sprintf("authorizer result of %d bytes exceeds %d", n, MaxResultBytes)}
+	}
+	d.Outcome, d.Reason = Allow, "allowed"
+	return d
+}
+
+func (d Decision) deny(reason string) Decision {
+	d.Outcome, d.Reason = Deny, reason
+	return d
+}
+
+// verify checks the token. It returns the claims, or nil and the decision to return.
+func (a *Authorizer) verify(ctx context.Context, raw string) (jwt.MapClaims, Decision) {
+	var keyErr error
+	claims := jwt.MapClaims{}
+	tok, err := a.parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
+		alg := t.Method.Alg()
+		kid := ""
+		if v, ok := t.Header["kid"]; ok {
+			s, isString := v.(string)
+			if !isString {
+				return nil, errors.New("kid is not a string")
+			}
+			kid = s
+		}
+		key, err := a.keys.Key(ctx, alg, kid)
+		if err != nil {
+			keyErr = err
+			return nil, err
+		}
+		if err := checkKeyForAlg(alg, key); err != nil {
+			return nil, err
+		}
+		return key, nil
+	})
+	if err == nil {
+		return claims, Decision{}
+	}
+	if keyErr != nil && !errors.Is(keyErr, ErrKeyNotFound) {
+		return nil, Decision{Outcome: Error, Reason: "verification key unavailable: " + keyErr.Error()}
+	}
+	if tok != nil && errors.Is(err, jwt.ErrTokenSignatureInvalid) && !slices.Contains(a.cfg.Algorithms, fmt.Sprint(tok.Header["alg"])) {
+		return nil, unauthorized("invalid token: algorithm not allowed")
+	}
+	return nil, unauthorized("invalid token: " + tokenErrorReason(err))
+}
+
+// tokenErrorReason names why a token was refused, without echoing any of it.
+func tokenErrorReason(err error) string {
+	for _, c := range []struct {
+		err    error
+		reason string
+	}{
+		{jwt.ErrTokenMalformed, "malformed"},
+		{jwt.ErrTokenUnverifiable, "unverifiable (algorithm not allowed or no key)"},
+		{jwt.ErrTokenSignatureInvalid, "signature invalid"},
+		{jwt.ErrTokenRequiredClaimMissing, "required claim missing"},
+		{jwt.ErrTokenExpired, "expired"},
+		{jwt.ErrTokenNotValidYet, "not valid yet"},
+		{jwt.ErrTokenUsedBeforeIssued, "used before issued"},
+		{jwt.ErrTokenInvalidIssuer, "wrong issuer"},
+		{jwt.ErrTokenInvalidAudience, "wrong audience"},
+		{jwt.ErrTokenInvalidClaims, "invalid claims"},
+	} {
+		if errors.Is(err, c.err) {
+			return c.reason
+		}
+	}
+	return "rejected"
+}
+
+// checkCSRF returns why the CSRF check fails, or "" when it passes.
+func (a *Authorizer) checkCSRF(in inputs, claims jwt.MapClaims) string {
+	if len(in.csrfCookie) == 0 {
+		return "no CSRF cookie"
+	}
+	cookie := in.csrfCookie[0]
+	if !isCookieValue(cookie) || len(cookie) > MaxCSRFTokenBytes {
+		return "CSRF cookie value malformed"
+	}
+	if len(in.presented) == 0 {
+		return "no CSRF token presented (query parameter or subprotocol)"
+	}
+	for _, p := range in.presented {
+		if subtle.ConstantTimeCompare([]byte(p), []byte(cookie)) != 1 {
+			return "CSRF token does not match the CSRF cookie"
+		}
+	}
+	if a.cfg.CSRFClaim != "" {
+		bound, _ := claims[a.cfg.CSRFClaim].(string)
+		if bound == "" {
+			return "token has no CSRF binding claim"
+		}
+		if subtle.ConstantTimeCompare([]byte(bound), []byte(cookie)) != 1 {
+			return "CSRF token is not bound to this session"
+		}
+	}
+	return ""
+}
+
+// resultSize is the size of the authorizer response API Gateway would see: principal,
+// context, and a policy on the method ARN (execute-api ARNs of $connect stay well under
+// the 512 bytes counted for the policy).
+func resultSize(d Decision) int {
+	b, err := json.Marshal(d.Context)
+	if err != nil {
+		return MaxResultBytes + 1
+	}
+	const policyOverhead = 512
+	return len(d.PrincipalID) + len(b) + policyOverhead
 }

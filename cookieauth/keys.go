@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 )
 
@@ -66,3 +67,8 @@ func checkKeyForAlg(alg string, key any) error {
 // MinHMACSecretBytes is the shortest HMAC secret accepted (RFC 7518 §3.2: a key of at
 // least the hash size; 32 bytes for HS256).
 const MinHMACSecretBytes = 32
+
+// ErrKeyNotFound is returned (wrapped) by a KeySource that has no key for a token's kid.
+// The Authorizer treats it as an invalid token (Unauthorized); any other KeySource error
+// means the decision could not be made (Error, a 500), e.g. a secret store being down.
+var ErrKeyNotFound = errors.New("no key for this token")
