@@ -32,7 +32,9 @@ const (
 // keySourceFunc is a KeySource made of a function: the fake for tests of the decision.
 type keySourceFunc func(ctx context.Context, alg, kid string) (any, error)
 
-func (f keySourceFunc) Key(ctx context.Context, alg, kid string) (any, error) { return f(ctx, alg, kid) }
+func (f keySourceFunc) Key(ctx context.Context, alg, kid string) (any, error) {
+	return f(ctx, alg, kid)
+}
 
 func staticKey(key any) KeySource {
 	return keySourceFunc(func(context.Context, string, string) (any, error) { return key, nil })
@@ -190,7 +192,7 @@ func TestDecide(t *testing.T) {
 			req:  request(cookies(sign(t, jwt.SigningMethodHS256, keys.rsaPEM, validClaims(), nil), testCSRF), testOrigin, testCSRF),
 			want: unauth("invalid token: algorithm not allowed")},
 		{name: "HS256 signed with the RSA public key, both allowed, dynamic key source",
-			cfg: func() *Config { c := baseConfig(); c.Algorithms = []string{"RS256", "HS256"}; return &c }(),
+			cfg:  func() *Config { c := baseConfig(); c.Algorithms = []string{"RS256", "HS256"}; return &c }(),
 			keys: staticKey(&keys.rsa.PublicKey),
 			req:  request(cookies(sign(t, jwt.SigningMethodHS256, keys.rsaPEM, validClaims(), nil), testCSRF), testOrigin, testCSRF),
 			want: unauth("invalid token: unverifiable (algorithm not allowed or no key)")},
