@@ -97,5 +97,8 @@ type Decision struct {
 type KeySource interface {
 	// Key returns the verification key for a token whose header has been parsed but
 	// whose signature has not been checked yet. alg and kid come from that header.
+	// An unknown kid is reported by wrapping ErrKeyNotFound; any other error means the
+	// key could not be had (the decision is Error). Errors are logged: they must never
+	// contain key material.
 	Key(ctx context.Context, alg, kid string) (any, error)
 }
