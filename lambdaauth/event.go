@@ -1,0 +1,128 @@
+// Package lambdaauth runs the cookie authorizer ([cookieauth]) as an AWS Lambda REQUEST
+// authorizer for API Gateway WebSocket APIs, and holds the authorizer's wire types.
+//
+// [Event] is the REQUEST authorizer event of a WebSocket $connect, decoded without
+// dropping requestContext fields (connectionId, routeKey, eventType, domainName, ...).
+// [Response] is the authorizer's answer: a principal, an IAM policy on the method ARN
+// and a context. [ParseResponse] reads and validates the answer of any authorizer (a
+// gateway calling a Lambda or HTTP authorizer uses it) and [PolicyDocument.Allows] says
+// whether its policy admits a method ARN, with IAM's wildcard rules.
+//
+// [Handler] turns a [cookieauth.Decision] into that answer: Allow and Deny become
+// policies, Unauthorized becomes the error "Unauthorized" (API Gateway answers 401), an
+// Error becomes a generic error (500). [NewFromEnv] builds a Handler from WSGATE_*
+// environment variables; cmd/authorizer is the Lambda built from it. Users may build
+// their own authorizer Lambda from this package.
+package lambdaauth
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/wsgate/wsgate/cookieauth"
+)
+
+// EventTypeRequest is the type of a REQUEST authorizer event, the only kind a WebSocket
+// API sends.
+const EventTypeRequest = "REQUEST"
+
+// Event is the event API Gateway sends to a REQUEST authorizer on a WebSocket $connect.
+// Maps that AWS sends empty are {} and round-trip as {}; absent ones decode as nil and
+// encode as null.
+type Event struct {
+	// Type is "REQUEST".
+	Type string `json:"type"`
+	// MethodArn is arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/$connect.
+	MethodArn string `json:"methodArn"`
+	// Headers holds the last value of each request header, names as sent.
+	Headers map[string]string `json:"headers"`
+	// MultiValueHeaders holds every value of each request header, names as sent.
+	MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
+	// QueryStringParameters holds the last value of each query parameter.
+	QueryStringParameters map[string]string `json:"queryStringParameters"`
+	// MultiValueQueryStringParameters holds every value of each query parameter.
+	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters"`
+	// StageVariables holds the stage's variables.
+	StageVariables map[string]string `json:"stageVariables"`
+	// RequestContext describes the connection being opened.
+	RequestContext RequestContext `json:"requestContext"`
+}
+
+// RequestContext is the requestContext of a WebSocket authorizer event. Unlike
+// events.APIGatewayCustomAuthorizerRequestTypeRequestContext it keeps the WebSocket
+// fields ($context variables of the connection).
+type RequestContext struct {
+	// RouteKey is "$connect".
+	RouteKey string `json:"routeKey"`
+	// EventType is "CONNECT".
+	EventType string `json:"eventType"`
+	// ExtendedRequestID is API Gateway's extended request id.
+	ExtendedRequestID string `json:"extendedRequestId"`
+	// RequestTime is the request time as dd/MMM/yyyy:HH:mm:ss +0000.
+	RequestTime string `json:"requestTime"`
+	// MessageDirection is "IN".
+	MessageDirection string `json:"messageDirection"`
+	// Stage is the API stage.
+	Stage string `json:"stage"`
+	// ConnectedAt is the connection time in Unix milliseconds.
+	ConnectedAt int64 `json:"connectedAt"`
+	// RequestTimeEpoch is the request time in Unix milliseconds.
+	RequestTimeEpoch int64 `json:"requestTimeEpoch"`
+	// Identity describes the caller.
+	Identity Identity `json:"identity"`
+	// RequestID is the id of this request ($context.requestId).
+	RequestID string `json:"requestId"`
+	// DomainName is the host the client connected to.
+	DomainName string `json:"domainName"`
+	// ConnectionID is the id the connection will have if it is admitted.
+	ConnectionID string `json:"connectionId"`
+	// APIID is the API's id.
+	APIID string `json:"apiId"`
+}
+
+// Identity is requestContext.identity of a WebSocket authorizer event.
+type Identity struct {
+	// SourceIP is the client's address.
+	SourceIP string `json:"sourceIp"`
+	// UserAgent is the client's User-Agent, when API Gateway includes it.
+	UserAgent string `json:"userAgent,omitempty"`
+}
+
+// Request converts the event into the handshake cookieauth decides. Every header value
+// is kept: multiValueHeaders is preferred; a header found only in headers (an event
+// built by hand, or a sender that fills only headers) is added with its single value.
+// Header names are kept as sent and compared case-insensitively while merging, so a
+// header is never counted twice. Query parameters are merged the same way, with names
+// compared exactly. The event's maps are not shared with the result.
+func (e Event) Request() cookieauth.Request {
+	return cookieauth.Request{
+		Headers:   merge(e.MultiValueHeaders, e.Headers, strings.EqualFold),
+		Query:     merge(e.MultiValueQueryStringParameters, e.QueryStringParameters, func(a, b string) bool { return a == b }),
+		SourceIP:  e.RequestContext.Identity.SourceIP,
+		MethodArn: e.MethodArn,
+	}
+}
+
+// merge returns multi plus every entry of single whose name is not in multi.
+func merge(multi map[string][]string, single map[string]string, same func(a, b string) bool) map[string][]string {
+	out := make(map[string][]string, len(multi)+len(single))
+	for name, vals := range multi {
+		out[name] = slices.Clone(vals)
+	}
+	for name, v := range single {
+		if _, ok := multi[name]; ok {
+			continue
+		}
+		found := false
+		for m := range multi {
+			if same(m, name) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			out[name] = []string{v}
+		}
+	}
+	return out
+}
