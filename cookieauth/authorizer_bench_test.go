@@ -34,7 +34,7 @@ func BenchmarkDecide(b *testing.B) {
 			{"cachehit", []Option{WithCache(1024, time.Minute)}},
 		} {
 			b.Run(tc.alg.Alg()+"/"+mode.name, func(b *testing.B) {
-				a := newTestAuthorizer(b, cfg, staticKey(tc.verify), mode.opts...)
+				a := newTestAuthorizer(b, cfg, fixedKey(tc.verify), mode.opts...)
 				ctx := context.Background()
 				if d := a.Decide(ctx, req); d.Outcome != Allow {
 					b.Fatalf("got %v (%s)", d.Outcome, d.Reason)

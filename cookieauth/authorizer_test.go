@@ -36,7 +36,7 @@ func (f keySourceFunc) Key(ctx context.Context, alg, kid string) (any, error) {
 	return f(ctx, alg, kid)
 }
 
-func staticKey(key any) KeySource {
+func fixedKey(key any) KeySource {
 	return keySourceFunc(func(context.Context, string, string) (any, error) { return key, nil })
 }
 
@@ -188,15 +188,15 @@ func TestDecide(t *testing.T) {
 			want: unauth("CSRF cookie present 2 times")},
 		{name: "alg none", req: request(cookies(sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, validClaims(), nil), testCSRF), testOrigin, testCSRF),
 			want: unauth("invalid token: algorithm not allowed")},
-		{name: "HS256 signed with the RSA public key, RS256 allowed", cfg: &rsaCfg, keys: staticKey(&keys.rsa.PublicKey),
+		{name: "HS256 signed with the RSA public key, RS256 allowed", cfg: &rsaCfg, keys: fixedKey(&keys.rsa.PublicKey),
 			req:  request(cookies(sign(t, jwt.SigningMethodHS256, keys.rsaPEM, validClaims(), nil), testCSRF), testOrigin, testCSRF),
 			want: unauth("invalid token: algorithm not allowed")},
 		{name: "HS256 signed with the RSA public key, both allowed, dynamic key source",
 			cfg:  func() *Config { c := baseConfig(); c.Algorithms = []string{"RS256", "HS256"}; return &c }(),
-			keys: staticKey(&keys.rsa.PublicKey),
+			keys: fixedKey(&keys.rsa.PublicKey),
 			req:  request(cookies(sign(t, jwt.SigningMethodHS256, keys.rsaPEM, validClaims(), nil), testCSRF), testOrigin, testCSRF),
 			want: unauth("invalid token: unverifiable (algorithm not allowed or no key)")},
-		{name: "RS256 valid", cfg: &rsaCfg, keys: staticKey(&keys.rsa.PublicKey),
+		{name: "RS256 valid", cfg: &rsaCfg, keys: fixedKey(&keys.rsa.PublicKey),
 			req:  request(cookies(sign(t, jwt.SigningMethodRS256, keys.rsa, validClaims(), nil), testCSRF), testOrigin, testCSRF),
 			want: result{Outcome: Allow, Reason: "allowed", PrincipalID: "alice", Context: allowContext}},
 		{name: "expired", req: request(cookies(hs256(t, func(c jwt.MapClaims) { c["exp"] = testNow.Add(-time.Second).Unix() }), testCSRF), testOrigin, testCSRF),
@@ -279,7 +279,7 @@ func TestDecide(t *testing.T) {
 			}
 			ks := tt.keys
 			if ks == nil {
-				ks = staticKey(keys.hmacKey)
+				ks = fixedKey(keys.hmacKey)
 			}
 			d := newTestAuthorizer(t, cfg, ks).Decide(context.Background(), tt.req)
 			got := result{Outcome: d.Outcome, Reason: d.Reason, PrincipalID: d.PrincipalID, Context: d.Context}
@@ -318,14 +318,14 @@ func TestDecideEveryAlgorithm(t *testing.T) {
 		t.Run(tc.alg.Alg(), func(t *testing.T) {
 			cfg := baseConfig()
 			cfg.Algorithms = []string{tc.alg.Alg()}
-			a := newTestAuthorizer(t, cfg, staticKey(tc.verify))
+			a := newTestAuthorizer(t, cfg, fixedKey(tc.verify))
 			tok := sign(t, tc.alg, tc.signer, validClaims(), map[string]any{"kid": "k1"})
 			if d := a.Decide(context.Background(), request(cookies(tok, testCSRF), testOrigin, testCSRF)); d.Outcome != Allow {
 				t.Fatalf("%s: got %v (%s), want allow", tc.alg.Alg(), d.Outcome, d.Reason)
 			}
 			// The same token is refused when its algorithm is not on the allowlist.
 			cfg.Algorithms = []string{"HS256"}
-			a = newTestAuthorizer(t, cfg, staticKey(tc.verify))
+			a = newTestAuthorizer(t, cfg, fixedKey(tc.verify))
 			if d := a.Decide(context.Background(), request(cookies(tok, testCSRF), testOrigin, testCSRF)); d.Outcome != Unauthorized {
 				t.Fatalf("%s not allowlisted: got %v (%s), want unauthorized", tc.alg.Alg(), d.Outcome, d.Reason)
 			}
@@ -338,7 +338,7 @@ func TestDecideKeyOfWrongTypeNeverVerifies(t *testing.T) {
 	// whatever golang-jwt would do with it.
 	cfg := baseConfig()
 	cfg.Algorithms = []string{"RS256"}
-	a := newTestAuthorizer(t, cfg, staticKey(&keys.ec.PublicKey))
+	a := newTestAuthorizer(t, cfg, fixedKey(&keys.ec.PublicKey))
 	tok := sign(t, jwt.SigningMethodRS256, keys.rsa, validClaims(), nil)
 	d := a.Decide(context.Background(), request(cookies(tok, testCSRF), testOrigin, testCSRF))
 	if d.Outcome != Unauthorized {
@@ -349,7 +349,7 @@ func TestDecideKeyOfWrongTypeNeverVerifies(t *testing.T) {
 func TestDecideLeeway(t *testing.T) {
 	cfg := baseConfig()
 	cfg.Leeway = 30 * time.Second
-	a := newTestAuthorizer(t, cfg, staticKey(keys.hmacKey))
+	a := newTestAuthorizer(t, cfg, fixedKey(keys.hmacKey))
 	for _, tc := range []struct {
 		name    string
 		expired time.Duration
@@ -370,7 +370,7 @@ func TestDecideLeeway(t *testing.T) {
 func TestDecideCSRFDisabledAndCustomNames(t *testing.T) {
 	cfg := baseConfig()
 	cfg.JWTCookie, cfg.CSRFCookie, cfg.CSRFQueryParam, cfg.CSRFClaim = "session", "xsrf", "x", ""
-	a := newTestAuthorizer(t, cfg, staticKey(keys.hmacKey))
+	a := newTestAuthorizer(t, cfg, fixedKey(keys.hmacKey))
 	tok := hs256(t, nil)
 	r := Request{Headers: map[string][]string{"Cookie": {"session=" + tok + "; xsrf=abc"}, "Origin": {testOrigin}},
 		Query: map[string][]string{"x": {"abc"}}}
@@ -378,7 +378,7 @@ func TestDecideCSRFDisabledAndCustomNames(t *testing.T) {
 		t.Fatalf("custom names: got %v (%s), want allow", d.Outcome, d.Reason)
 	}
 	cfg.DisableCSRF = true
-	a = newTestAuthorizer(t, cfg, staticKey(keys.hmacKey))
+	a = newTestAuthorizer(t, cfg, fixedKey(keys.hmacKey))
 	r.Query = nil
 	if d := a.Decide(context.Background(), r); d.Outcome != Allow {
 		t.Fatalf("CSRF disabled: got %v (%s), want allow", d.Outcome, d.Reason)
@@ -387,7 +387,7 @@ func TestDecideCSRFDisabledAndCustomNames(t *testing.T) {
 
 func TestDecisionReasonNeverHoldsSecrets(t *testing.T) {
 	tok := hs256(t, nil)
-	a := newTestAuthorizer(t, baseConfig(), staticKey(keys.hmacKey))
+	a := newTestAuthorizer(t, baseConfig(), fixedKey(keys.hmacKey))
 	for _, r := range []Request{
 		request(cookies(tok, testCSRF), testOrigin, testCSRF),
 		request(cookies(tok, testCSRF), "https://evil.test", testCSRF),
@@ -404,7 +404,7 @@ func TestDecisionReasonNeverHoldsSecrets(t *testing.T) {
 }
 
 func TestNewRefusesAlgorithmKeyMismatch(t *testing.T) {
-	ks := hmacFamily{staticKey(keys.hmacKey)}
+	ks := hmacFamily{fixedKey(keys.hmacKey)}
 	cfg := baseConfig()
 	cfg.Algorithms = []string{"HS256", "RS256"}
 	if _, err := New(cfg, ks); err == nil || !strings.Contains(err.Error(), "RS256 cannot be verified with the configured HMAC secret") {

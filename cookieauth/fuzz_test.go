@@ -31,7 +31,7 @@ func FuzzScanCookies(f *testing.F) {
 // Origin, with the matching CSRF token.
 func FuzzDecide(f *testing.F) {
 	valid := hs256(f, nil)
-	a, err := New(baseConfig(), staticKey(keys.hmacKey), WithClock(func() time.Time { return testNow }))
+	a, err := New(baseConfig(), fixedKey(keys.hmacKey), WithClock(func() time.Time { return testNow }))
 	if err != nil {
 		f.Fatal(err)
 	}
