@@ -101,7 +101,6 @@ func TestPublicKeyPEM(t *testing.T) {
 	}
 }
 
-
 func TestPEMSourceRefusesOtherAlgorithmsAtNew(t *testing.T) {
 	ks, err := PublicKeyPEM(keys.rsaPEM)
 	if err != nil {
