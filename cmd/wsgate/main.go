@@ -1,0 +1,51 @@
+// Command wsgate is the wsgate tool. Today it runs the cookie authorizer locally:
+//
+//	wsgate demo        decide real-shaped $connect handshakes with an embedded dev key
+//	wsgate authorize   decide one API Gateway REQUEST authorizer event read from stdin,
+//	                   configured by the same WSGATE_* variables as the Lambda
+//
+// The self-hosted gateway (wsgate serve) is being built; see the README.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "wsgate: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  wsgate demo          decide sample $connect handshakes with an embedded dev key
+  wsgate authorize     decide one REQUEST authorizer event (JSON on stdin); WSGATE_* configure it
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("a command is required")
+	}
+	switch args[0] {
+	case "demo":
+		return demo(ctx, stdout, stderr)
+	case "authorize":
+		return authorize(ctx, getenv, stdin, stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
