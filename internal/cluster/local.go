@@ -1,0 +1,99 @@
+package cluster
+
+import (
+	"context"
+	"sync"
+)
+
+// Local is the in-memory, single-node [Registry].
+type Local struct {
+	// MaxPayload is the largest Post accepted, in bytes; 0 means 131072 (128 KiB, AWS's
+	// message size limit).
+	MaxPayload int
+
+	mu    sync.RWMutex
+	conns map[string]Conn
+}
+
+var _ Registry = (*Local)(nil)
+
+// NewLocal returns an empty in-memory registry.
+func NewLocal(maxPayload int) *Local {
+	if maxPayload <= 0 {
+		maxPayload = 128 << 10
+	}
+	return &Local{MaxPayload: maxPayload, conns: make(map[string]Conn)}
+}
+
+// Add registers c.
+func (l *Local) Add(c Conn) {
+	l.mu.Lock()
+	l.conns[c.ID()] = c
+	l.mu.Unlock()
+}
+
+// Remove unregisters the connection with this id.
+func (l *Local) Remove(id string) {
+	l.mu.Lock()
+	delete(l.conns, id)
+	l.mu.Unlock()
+}
+
+// Len is the number of registered connections.
+func (l *Local) Len() int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return len(l.conns)
+}
+
+// Lookup returns the local connection with this id.
+func (l *Local) Lookup(id string) (Conn, bool) {
+	l.mu.RLock()
+	c, ok := l.conns[id]
+	l.mu.RUnlock()
+	return c, ok
+}
+
+// Post sends data to a local connection.
+func (l *Local) Post(_ context.Context, id string, data []byte) error {
+	if len(data) > l.MaxPayload {
+		return ErrPayloadTooLarge
+	}
+	c, ok := l.Lookup(id)
+	if !ok {
+		return ErrGone
+	}
+	return c.Send(data)
+}
+
+// Get describes a local connection.
+func (l *Local) Get(_ context.Context, id string) (Info, error) {
+	c, ok := l.Lookup(id)
+	if !ok {
+		return Info{}, ErrGone
+	}
+	return c.Info(), nil
+}
+
+// Delete closes a local connection.
+func (l *Local) Delete(_ context.Context, id string) error {
+	c, ok := l.Lookup(id)
+	if !ok {
+		return ErrGone
+	}
+	c.Close()
+	return nil
+}
+
+// Each calls fn for every local connection (a snapshot; fn may close connections).
+func (l *Local) Each(fn func(Conn)) {
+	l.mu.RLock()
+	all := make([]Conn, 0, len(l.conns))
+	for _, c := range l.conns {
+		all = append(all, c)
+	}
+	l.mu.RUnlock()
+	for _, c := range all {
+		fn(c)
+	}
+}
