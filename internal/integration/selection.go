@@ -1,0 +1,145 @@
+package integration
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Selection is a compiled selection expression, as in RouteSelectionExpression and
+// TemplateSelectionExpression: "$request.body.action", text with "${request.body.a}"
+// parts ("${request.body.service}/${request.body.action}"), or a literal ("\$default").
+type Selection struct {
+	parts   []selectionPart
+	useBody bool
+}
+
+type selectionPart struct {
+	literal string
+	path    *Path // nil: literal
+}
+
+// CompileSelection compiles a selection expression. Only $request.body paths are
+// selectable on WebSocket messages.
+func CompileSelection(expr string) (Selection, error) {
+	if expr == "" {
+		return Selection{}, errors.New("empty selection expression")
+	}
+	if p, ok := strings.CutPrefix(expr, "$request.body"); ok && !strings.Contains(p, "${") {
+		path, err := bodyPath(p)
+		if err != nil {
+			return Selection{}, fmt.Errorf("selection expression %q: %w", expr, err)
+		}
+		return Selection{parts: []selectionPart{{path: &path}}, useBody: true}, nil
+	}
+	var s Selection
+	rest := expr
+	var lit strings.Builder
+	for rest != "" {
+		switch {
+		case strings.HasPrefix(rest, `\$`):
+			lit.WriteByte('$')
+			rest = rest[2:]
+		case strings.HasPrefix(rest, "${"):
+			end := strings.IndexByte(rest, '}')
+			if end < 0 {
+				return Selection{}, fmt.Errorf("selection expression %q: unclosed ${", expr)
+			}
+			inner := rest[2:end]
+			p, ok := strings.CutPrefix(inner, "request.body")
+			if !ok {
+				return Selection{}, fmt.Errorf("selection expression %q: ${%s} is not supported (only ${request.body...} is selectable on WebSocket messages)", expr, inner)
+			}
+			path, err := bodyPath(p)
+			if err != nil {
+				return Selection{}, fmt.Errorf("selection expression %q: %w", expr, err)
+			}
+			if lit.Len() > 0 {
+				s.parts = append(s.parts, selectionPart{literal: lit.String()})
+				lit.Reset()
+			}
+			s.parts = append(s.parts, selectionPart{path: &path})
+			s.useBody = true
+			rest = rest[end+1:]
+		case rest[0] == '$':
+			return Selection{}, fmt.Errorf("selection expression %q: %q is not supported (use $request.body.<path>, ${request.body.<path>} or \\$ for a literal $)", expr, rest)
+		default:
+			lit.WriteByte(rest[0])
+			rest = rest[1:]
+		}
+	}
+	if lit.Len() > 0 {
+		s.parts = append(s.parts, selectionPart{literal: lit.String()})
+	}
+	return s, nil
+}
+
+// bodyPath compiles what follows "request.body": "" (the whole body), ".a.b", "[0]".
+func bodyPath(p string) (Path, error) {
+	if p != "" && p[0] != '.' && p[0] != '[' {
+		return Path{}, fmt.Errorf("%q does not continue the body path", p)
+	}
+	return CompilePath("$" + p)
+}
+
+// UsesBody reports whether the expression reads the message body.
+func (s Selection) UsesBody() bool { return s.useBody }
+
+// Eval evaluates the expression on a message body already decoded (doc, ok=false when
+// the body is not JSON). A missing value, an object, an array or null evaluates to "";
+// strings as themselves; numbers and booleans as their JSON text.
+func (s Selection) Eval(doc any, isJSON bool) string {
+	if len(s.parts) == 1 && s.parts[0].path == nil {
+		return s.parts[0].literal
+	}
+	var b strings.Builder
+	for _, p := range s.parts {
+		if p.path == nil {
+			b.WriteString(p.literal)
+			continue
+		}
+		if !isJSON {
+			continue
+		}
+		v, ok := p.path.Lookup(doc)
+		if !ok {
+			continue
+		}
+		b.WriteString(scalarString(v))
+	}
+	return b.String()
+}
+
+// scalarString renders a JSON scalar as route selection and request parameters see it.
+func scalarString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case bool:
+		return strconv.FormatBool(v)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case json.Number:
+		return v.String()
+	default:
+		return ""
+	}
+}
+
+// DecodeBody decodes a message body for selection; ok is false when it is not JSON.
+func DecodeBody(body []byte) (doc any, ok bool) {
+	if len(body) == 0 {
+		return nil, false
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		return nil, false
+	}
+	if dec.More() {
+		return nil, false
+	}
+	return doc, true
+}
