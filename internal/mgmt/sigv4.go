@@ -1,0 +1,367 @@
+package mgmt
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SigV4 verification of incoming requests (header form only; presigned URLs are not
+// accepted, as the SDKs never use them for this API).
+//
+// The canonical request is rebuilt from what the client says it signed (SignedHeaders),
+// not from a header set of our choosing, so any client that signs correctly is accepted.
+// The path is the raw path of the request line, URI-encoded once more: every AWS service
+// but S3 double-encodes, and both the Go v2 and the JS v3 SDK sign
+// /dev/@connections/R1kmxc2VNjMCFIA%3D as /dev/%40connections/R1kmxc2VNjMCFIA%253D.
+
+const (
+	sigAlgorithm = "AWS4-HMAC-SHA256"
+	sigService   = "execute-api"
+	sigTerminal  = "aws4_request"
+	amzDateFmt   = "20060102T150405Z"
+	maxSkew      = 5 * time.Minute
+)
+
+// authorization is a parsed SigV4 Authorization header.
+type authorization struct {
+	AccessKeyID   string
+	Date          string   // the scope's YYYYMMDD
+	Region        string   // the scope's region
+	Service       string   // the scope's service
+	SignedHeaders []string // lowercase names, in the client's order
+	Signature     string   // lowercase hex, 64 characters
+}
+
+// scope is the credential scope, date/region/service/aws4_request.
+func (a authorization) scope() string {
+	return a.Date + "/" + a.Region + "/" + a.Service + "/" + sigTerminal
+}
+
+// errIncomplete is a malformed Authorization header; its text is safe for the client
+// (it never quotes the header).
+type errIncomplete string
+
+func (e errIncomplete) Error() string { return string(e) }
+
+// parseAuthorization parses
+//
+//	AWS4-HMAC-SHA256 Credential=AKID/20240102/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature=<hex>
+//
+// Parameters may come in any order, separated by commas and optional spaces. Every
+// error is an errIncomplete.
+func parseAuthorization(h string) (authorization, error) {
+	var a authorization
+	alg, rest, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || alg != sigAlgorithm {
+		return a, errIncomplete("Authorization header must use the " + sigAlgorithm + " algorithm.")
+	}
+	var cred, signed, sig string
+	var seen [3]bool
+	for part := range strings.SplitSeq(rest, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return a, errIncomplete("Authorization header parameters must be Key=Value.")
+		}
+		var i int
+		var dst *string
+		switch k {
+		case "Credential":
+			i, dst = 0, &cred
+		case "SignedHeaders":
+			i, dst = 1, &signed
+		case "Signature":
+			i, dst = 2, &sig
+		default:
+			return a, errIncomplete("Authorization header has an unknown parameter.")
+		}
+		if seen[i] {
+			return a, errIncomplete("Authorization header repeats the '" + k + "' parameter.")
+		}
+		seen[i], *dst = true, v
+	}
+	for i, name := range []string{"Credential", "SignedHeaders", "Signature"} {
+		if !seen[i] {
+			return a, errIncomplete(fmt.Sprintf(msgIncompleteAuthFmt, name))
+		}
+	}
+
+	fields := strings.Split(cred, "/")
+	if len(fields) != 5 || fields[4] != sigTerminal {
+		return a, errIncomplete("Credential must have the form AccessKeyId/YYYYMMDD/region/service/aws4_request.")
+	}
+	a.AccessKeyID, a.Date, a.Region, a.Service = fields[0], fields[1], fields[2], fields[3]
+	if a.AccessKeyID == "" || a.Region == "" {
+		return a, errIncomplete("Credential must name an access key and a region.")
+	}
+	if _, err := time.Parse("20060102", a.Date); err != nil || len(a.Date) != 8 {
+		return a, errIncomplete("Credential date must be YYYYMMDD.")
+	}
+	if a.Service != sigService {
+		return a, errIncomplete("Credential should be scoped to correct service: '" + sigService + "'.")
+	}
+
+	if signed == "" {
+		return a, errIncomplete(fmt.Sprintf(msgIncompleteAuthFmt, "SignedHeaders"))
+	}
+	a.SignedHeaders = strings.Split(signed, ";")
+	for i, name := range a.SignedHeaders {
+		if name == "" || strings.ToLower(name) != name || !validHeaderName(name) {
+			return a, errIncomplete("SignedHeaders must be lowercase header names separated by ';'.")
+		}
+		if slices.Contains(a.SignedHeaders[:i], name) {
+			return a, errIncomplete("SignedHeaders repeats a header.")
+		}
+	}
+
+	if len(sig) != sha256.Size*2 || strings.ToLower(sig) != sig {
+		return a, errIncomplete("Signature must be 64 lowercase hex digits.")
+	}
+	if _, err := hex.DecodeString(sig); err != nil {
+		return a, errIncomplete("Signature must be 64 lowercase hex digits.")
+	}
+	a.Signature = sig
+	return a, nil
+}
+
+// validHeaderName reports whether s is an HTTP token (RFC 9110 tchar*).
+func validHeaderName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// authenticate checks r's signature over body. It returns nil for a request that
+// verifies (or is unsigned while unsigned requests are allowed) and an *Error otherwise.
+func (s *server) authenticate(r *http.Request, body []byte) error {
+	values := r.Header.Values("Authorization")
+	if len(values) == 0 {
+		if s.allowUnsigned {
+			return nil
+		}
+		return newError(CodeMissingAuthenticationToken, msgMissingAuth, errors.New("no Authorization header"))
+	}
+	if len(values) > 1 {
+		return newError(CodeIncompleteSignature, "Authorization header must appear once.", errors.New("several Authorization headers"))
+	}
+	a, err := parseAuthorization(values[0])
+	if err != nil {
+		return newError(CodeIncompleteSignature, err.Error(), err)
+	}
+	secret, ok := s.secrets[a.AccessKeyID]
+	if !ok {
+		return newError(CodeUnrecognizedClient, msgUnknownKey, fmt.Errorf("unknown access key id %q", a.AccessKeyID))
+	}
+	if s.region != "" && a.Region != s.region {
+		return newError(CodeInvalidSignature, "Credential should be scoped to a valid region.",
+			fmt.Errorf("key %s: region %q, want %q", a.AccessKeyID, a.Region, s.region))
+	}
+	if !slices.Contains(a.SignedHeaders, "host") {
+		return newError(CodeInvalidSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+			fmt.Errorf("key %s: host not signed", a.AccessKeyID))
+	}
+
+	amzDate, t, err := requestTime(r)
+	if err != nil {
+		return newError(CodeIncompleteSignature, err.Error(), err)
+	}
+	if a.Date != amzDate[:8] {
+		return newError(CodeInvalidSignature, fmt.Sprintf(
+			"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
+			a.Date, amzDate[:8], amzDate), fmt.Errorf("key %s: scope date mismatch", a.AccessKeyID))
+	}
+	now := s.now().UTC()
+	if t.Before(now.Add(-maxSkew)) {
+		return newError(CodeInvalidSignature, fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - 5 min.)",
+			amzDate, now.Add(-maxSkew).Format(amzDateFmt), now.Format(amzDateFmt)),
+			fmt.Errorf("key %s: signature expired", a.AccessKeyID))
+	}
+	if t.After(now.Add(maxSkew)) {
+		return newError(CodeInvalidSignature, fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + 5 min.)",
+			amzDate, now.Add(maxSkew).Format(amzDateFmt), now.Format(amzDateFmt)),
+			fmt.Errorf("key %s: signature not yet current", a.AccessKeyID))
+	}
+
+	sum := sha256.Sum256(body)
+	payloadHash := hex.EncodeToString(sum[:])
+	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" && h != payloadHash {
+		// The header is a claim about the body; the body is what counts.
+		return newError(CodeInvalidSignature, msgBadSignature,
+			fmt.Errorf("key %s: x-amz-content-sha256 does not match the body", a.AccessKeyID))
+	}
+
+	canonical := canonicalRequest(r, a.SignedHeaders, payloadHash)
+	want := signature(secret, a, amzDate, canonical)
+	if !hmac.Equal([]byte(want), []byte(a.Signature)) {
+		return newError(CodeInvalidSignature, msgBadSignature, fmt.Errorf("key %s: signature mismatch", a.AccessKeyID))
+	}
+	return nil
+}
+
+// requestTime is the signing time from X-Amz-Date, or from Date when that is absent, in
+// ISO 8601 basic form and parsed.
+func requestTime(r *http.Request) (string, time.Time, error) {
+	if v := r.Header.Get("X-Amz-Date"); v != "" {
+		t, err := time.Parse(amzDateFmt, v)
+		if err != nil {
+			return "", time.Time{}, errIncomplete("X-Amz-Date must have the form YYYYMMDD'T'HHMMSS'Z'.")
+		}
+		return v, t, nil
+	}
+	if v := r.Header.Get("Date"); v != "" {
+		t, err := http.ParseTime(v)
+		if err != nil {
+			return "", time.Time{}, errIncomplete("Date header is not an HTTP date.")
+		}
+		t = t.UTC()
+		return t.Format(amzDateFmt), t, nil
+	}
+	return "", time.Time{}, errIncomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+}
+
+// signature is the hex HMAC-SHA256 of the string to sign under the key derived from
+// secret and a's scope.
+func signature(secret string, a authorization, amzDate, canonical string) string {
+	h := sha256.Sum256([]byte(canonical))
+	stringToSign := sigAlgorithm + "\n" + amzDate + "\n" + a.scope() + "\n" + hex.EncodeToString(h[:])
+	key := hmacSHA256([]byte("AWS4"+secret), a.Date)
+	key = hmacSHA256(key, a.Region)
+	key = hmacSHA256(key, a.Service)
+	key = hmacSHA256(key, sigTerminal)
+	return hex.EncodeToString(hmacSHA256(key, stringToSign))
+}
+
+func hmacSHA256(key []byte, data string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(data))
+	return m.Sum(nil)
+}
+
+// canonicalRequest is the SigV4 canonical request of r for the given signed headers.
+func canonicalRequest(r *http.Request, signed []string, payloadHash string) string {
+	var b strings.Builder
+	b.WriteString(r.Method)
+	b.WriteByte('\n')
+	b.WriteString(uriEncode(rawPath(r), false))
+	b.WriteByte('\n')
+	b.WriteString(canonicalQuery(r.URL.RawQuery))
+	b.WriteByte('\n')
+
+	lower := make(map[string][]string, len(r.Header))
+	for k, v := range r.Header {
+		lk := strings.ToLower(k)
+		lower[lk] = append(lower[lk], v...)
+	}
+	for _, name := range signed {
+		var values []string
+		switch name {
+		case "host":
+			values = []string{r.Host}
+		case "content-length":
+			values = lower[name]
+			if len(values) == 0 && r.ContentLength >= 0 {
+				values = []string{strconv.FormatInt(r.ContentLength, 10)}
+			}
+		case "transfer-encoding":
+			values = r.TransferEncoding
+		default:
+			values = lower[name]
+		}
+		b.WriteString(name)
+		b.WriteByte(':')
+		for i, v := range values {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strings.Join(strings.Fields(v), " "))
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	b.WriteString(strings.Join(signed, ";"))
+	b.WriteByte('\n')
+	b.WriteString(payloadHash)
+	return b.String()
+}
+
+// rawPath is the path exactly as the client sent it on the request line, escapes kept.
+func rawPath(r *http.Request) string {
+	if p := r.RequestURI; strings.HasPrefix(p, "/") {
+		p, _, _ = strings.Cut(p, "?")
+		return p
+	}
+	return r.URL.EscapedPath()
+}
+
+// canonicalQuery sorts the query parameters and encodes names and values as SigV4 wants.
+func canonicalQuery(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	type pair struct{ k, v string }
+	var pairs []pair
+	for part := range strings.SplitSeq(raw, "&") {
+		if part == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		if uk, err := url.QueryUnescape(k); err == nil {
+			k = uk
+		}
+		if uv, err := url.QueryUnescape(v); err == nil {
+			v = uv
+		}
+		pairs = append(pairs, pair{uriEncode(k, true), uriEncode(v, true)})
+	}
+	slices.SortFunc(pairs, func(a, b pair) int {
+		if c := strings.Compare(a.k, b.k); c != 0 {
+			return c
+		}
+		return strings.Compare(a.v, b.v)
+	})
+	var b strings.Builder
+	for i, p := range pairs {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(p.k)
+		b.WriteByte('=')
+		b.WriteString(p.v)
+	}
+	return b.String()
+}
+
+// uriEncode percent-encodes every byte but the unreserved characters A-Z a-z 0-9 - . _ ~
+// (and '/' unless encodeSlash), with uppercase hex, as SigV4 specifies.
+func uriEncode(s string, encodeSlash bool) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '/' && !encodeSlash {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&15])
+	}
+	return b.String()
+}
