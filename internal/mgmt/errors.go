@@ -36,7 +36,7 @@ const (
 	msgPayloadTooLarge   = "Request Too Long"                                       // AWS REQUEST_TOO_LARGE gateway response
 	msgLimitExceeded     = "Too Many Requests"                                      // AWS THROTTLED gateway response
 	msgInternal          = "Internal server error"                                  // AWS
-	msgIncompleteAuthFmt = "Authorization header requires '%s' parameter." // AWS, without the echo of the header
+	msgIncompleteAuthFmt = "Authorization header requires '%s' parameter."          // AWS, without the echo of the header
 )
 
 // Error is a failed @connections request: Code is the AWS error type, Message is safe to
