@@ -1,0 +1,253 @@
+package authorizer
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/wsgate/wsgate/cookieauth"
+	"github.com/wsgate/wsgate/lambdaauth"
+)
+
+var cookieNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+const (
+	cookieSecret = "0123456789abcdef0123456789abcdef-test-secret"
+	cookieCSRF   = "c5rf-Token_abcdefghijklmnop"
+	cookieOrigin = "https://ui.dev.example.com"
+)
+
+func cookieConfig() cookieauth.Config {
+	return cookieauth.Config{
+		Algorithms:     []string{"HS256"},
+		AllowedOrigins: []string{"https://*.dev.example.com"},
+		CSRFClaim:      "csrf",
+		ContextClaims:  []string{"role", "big"},
+		MaxCookieBytes: 32 << 10,
+	}
+}
+
+func newCookieAuthorizer(tb testing.TB, cfg cookieauth.Config) *cookieauth.Authorizer {
+	tb.Helper()
+	keys, err := cookieauth.HMACSecret([]byte(cookieSecret))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a, err := cookieauth.New(cfg, keys, cookieauth.WithClock(func() time.Time { return cookieNow }))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return a
+}
+
+// mintJWT signs an HS256 token for alice, valid 15 minutes, bound to cookieCSRF.
+func mintJWT(tb testing.TB, mutate func(jwt.MapClaims)) string {
+	tb.Helper()
+	c := jwt.MapClaims{
+		"sub":  "alice",
+		"iat":  cookieNow.Add(-time.Minute).Unix(),
+		"exp":  cookieNow.Add(15 * time.Minute).Unix(),
+		"csrf": cookieCSRF,
+		"role": "admin",
+	}
+	if mutate != nil {
+		mutate(c)
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(cookieSecret))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// cookieEvent is a browser's $connect with the JWT and CSRF cookies, its Origin and the
+// CSRF token in the query string. Header names are lower case, as HTTP/2 sends them.
+func cookieEvent(token string) *lambdaauth.Event {
+	ev := testEvent()
+	ev.Headers = nil
+	ev.MultiValueHeaders = map[string][]string{
+		"cookie": {"JWT=" + token + "; CSRF-TOKEN=" + cookieCSRF},
+		"origin": {cookieOrigin},
+	}
+	ev.QueryStringParameters = map[string]string{"csrf": cookieCSRF}
+	ev.MultiValueQueryStringParameters = map[string][]string{"csrf": {cookieCSRF}}
+	return ev
+}
+
+func TestCookie(t *testing.T) {
+	token := mintJWT(t, nil)
+	exp := cookieNow.Add(15 * time.Minute)
+	allowContext := map[string]any{"sub": "alice", "exp": float64(exp.Unix()), "role": "admin"}
+	for _, tc := range []struct {
+		name string
+		ev   func() *lambdaauth.Event
+		want Result
+	}{
+		{
+			name: "allow with the CSRF token in the query",
+			ev:   func() *lambdaauth.Event { return cookieEvent(token) },
+			want: Result{Outcome: Allow, PrincipalID: "alice", Context: allowContext, ExpiresAt: exp, Reason: "allowed"},
+		},
+		{
+			name: "allow with the CSRF token as a subprotocol",
+			ev: func() *lambdaauth.Event {
+				ev := cookieEvent(token)
+				ev.QueryStringParameters, ev.MultiValueQueryStringParameters = nil, nil
+				ev.MultiValueHeaders["sec-websocket-protocol"] = []string{"chat.v1, csrf." + cookieCSRF}
+				return ev
+			},
+			want: Result{Outcome: Allow, PrincipalID: "alice", Context: allowContext, ExpiresAt: exp,
+				Subprotocol: "csrf." + cookieCSRF, Reason: "allowed"},
+		},
+		{
+			name: "only single-value headers",
+			ev: func() *lambdaauth.Event {
+				ev := cookieEvent(token)
+				ev.Headers = map[string]string{"Cookie": ev.MultiValueHeaders["cookie"][0], "Origin": cookieOrigin}
+				ev.MultiValueHeaders = nil
+				return ev
+			},
+			want: Result{Outcome: Allow, PrincipalID: "alice", Context: allowContext, ExpiresAt: exp, Reason: "allowed"},
+		},
+		{
+			name: "no JWT cookie is 401",
+			ev: func() *lambdaauth.Event {
+				ev := cookieEvent(token)
+				ev.MultiValueHeaders["cookie"] = []string{"CSRF-TOKEN=" + cookieCSRF}
+				return ev
+			},
+			want: Result{Outcome: Unauthorized, Reason: "no JWT cookie"},
+		},
+		{
+			name: "expired token is 401",
+			ev: func() *lambdaauth.Event {
+				return cookieEvent(mintJWT(t, func(c jwt.MapClaims) { c["exp"] = cookieNow.Add(-time.Second).Unix() }))
+			},
+			want: Result{Outcome: Unauthorized, Reason: "invalid token: expired"},
+		},
+		{
+			name: "foreign Origin is 403",
+			ev: func() *lambdaauth.Event {
+				ev := cookieEvent(token)
+				ev.MultiValueHeaders["origin"] = []string{"https://evil.example.net"}
+				return ev
+			},
+			want: Result{Outcome: Forbidden, PrincipalID: "alice", ExpiresAt: exp, Reason: "Origin not allowed"},
+		},
+		{
+			name: "wrong CSRF token is 403",
+			ev: func() *lambdaauth.Event {
+				ev := cookieEvent(token)
+				ev.MultiValueQueryStringParameters["csrf"] = []string{"other"}
+				return ev
+			},
+			want: Result{Outcome: Forbidden, PrincipalID: "alice", ExpiresAt: exp, Reason: "CSRF token does not match the CSRF cookie"},
+		},
+		{
+			name: "result over 8 KB is 500",
+			ev: func() *lambdaauth.Event {
+				return cookieEvent(mintJWT(t, func(c jwt.MapClaims) { c["big"] = strings.Repeat("x", 9000) }))
+			},
+			want: Result{Outcome: Failed, Reason: "authorizer result of 9573 bytes exceeds 8192"},
+		},
+		{
+			name: "no event is 500",
+			ev:   func() *lambdaauth.Event { return nil },
+			want: Result{Outcome: Failed, Reason: "no authorizer event"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := NewCookie(newCookieAuthorizer(t, cookieConfig())).Authorize(context.Background(), tc.ev())
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Authorize mismatch (-want +got):\n%s", diff)
+			}
+			if strings.Contains(got.Reason, token) || strings.Contains(got.Reason, cookieCSRF) {
+				t.Errorf("reason %q holds a credential", got.Reason)
+			}
+		})
+	}
+}
+
+func TestRequiredSources(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  cookieauth.Config
+		want []string
+	}{
+		{
+			name: "defaults",
+			cfg:  cookieConfig(),
+			want: []string{"route.request.header.Cookie", "route.request.header.Origin",
+				"route.request.querystring.csrf", "route.request.header.Sec-WebSocket-Protocol"},
+		},
+		{
+			name: "custom query parameter",
+			cfg:  func() cookieauth.Config { c := cookieConfig(); c.CSRFQueryParam = "xsrf"; return c }(),
+			want: []string{"route.request.header.Cookie", "route.request.header.Origin",
+				"route.request.querystring.xsrf", "route.request.header.Sec-WebSocket-Protocol"},
+		},
+		{
+			name: "missing Origin allowed: a present Origin is still checked",
+			cfg:  func() cookieauth.Config { c := cookieConfig(); c.AllowMissingOrigin = true; return c }(),
+			want: []string{"route.request.header.Cookie", "route.request.header.Origin",
+				"route.request.querystring.csrf", "route.request.header.Sec-WebSocket-Protocol"},
+		},
+		{
+			name: "CSRF disabled",
+			cfg:  func() cookieauth.Config { c := cookieConfig(); c.DisableCSRF = true; return c }(),
+			want: []string{"route.request.header.Cookie", "route.request.header.Origin"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := RequiredSources(tc.cfg)
+			if diff := cmp.Diff(tc.want, sourceStrings(got)); diff != "" {
+				t.Errorf("RequiredSources mismatch (-want +got):\n%s", diff)
+			}
+			for _, s := range got { // each is what parsing its text gives
+				if p := mustSource(t, s.String()); p != s {
+					t.Errorf("%v parses to %#v, built as %#v", s, p, s)
+				}
+			}
+		})
+	}
+}
+
+// TestCookieBehindCache checks that a cache keyed by RequiredSources never serves one
+// request's decision to a request differing in a checked input.
+func TestCookieBehindCache(t *testing.T) {
+	cfg := cookieConfig()
+	token := mintJWT(t, nil)
+	c := NewCache(NewCookie(newCookieAuthorizer(t, cfg)), RequiredSources(cfg), time.Minute, 16,
+		WithClock(func() time.Time { return cookieNow }))
+	ctx := context.Background()
+
+	if got := c.Authorize(ctx, cookieEvent(token)); got.Outcome != Allow || got.Cached {
+		t.Fatalf("first request: %+v, want a fresh Allow", got)
+	}
+	if got := c.Authorize(ctx, cookieEvent(token)); got.Outcome != Allow || !got.Cached {
+		t.Fatalf("same request again: %+v, want a cached Allow", got)
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(ev *lambdaauth.Event)
+		want   Outcome
+	}{
+		{"same cookies, other Origin", func(ev *lambdaauth.Event) { ev.MultiValueHeaders["origin"] = []string{"https://evil.example.net"} }, Forbidden},
+		{"same cookies, no CSRF token", func(ev *lambdaauth.Event) { ev.MultiValueQueryStringParameters = nil; ev.QueryStringParameters = nil }, Forbidden},
+		{"same cookies, extra wrong subprotocol token", func(ev *lambdaauth.Event) {
+			ev.MultiValueHeaders["Sec-WebSocket-Protocol"] = []string{"csrf.wrong"}
+		}, Forbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := cookieEvent(token)
+			tc.mutate(ev)
+			if got := c.Authorize(ctx, ev); got.Outcome != tc.want || got.Cached {
+				t.Errorf("got %+v, want a fresh %v", got, tc.want)
+			}
+		})
+	}
+}
