@@ -62,4 +62,7 @@ type Registry interface {
 	Add(c Conn)
 	// Remove unregisters it.
 	Remove(id string)
+	// Each calls fn for every connection this node owns (a snapshot: fn may close
+	// connections).
+	Each(fn func(Conn))
 }
