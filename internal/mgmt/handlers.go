@@ -64,6 +64,9 @@ func (s *server) readBody(r *http.Request) ([]byte, error) {
 		return nil, newError(CodePayloadTooLarge, msgPayloadTooLarge,
 			fmt.Errorf("content-length %d exceeds %d", r.ContentLength, s.maxPayload))
 	}
+	if r.Body == nil { // only outside a server
+		return nil, nil
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(s.maxPayload)+1))
 	if err != nil {
 		return nil, newError(CodeInternal, msgInternal, fmt.Errorf("read body: %w", err))
