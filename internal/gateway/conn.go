@@ -1,0 +1,336 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/lxzan/gws"
+
+	"github.com/wsgate/wsgate/internal/cluster"
+	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/integration"
+)
+
+// Conn is one live connection. Its fields are set during the handshake and read-only
+// afterwards, but for the atomics.
+type Conn struct {
+	g                *Gateway
+	ws               *gws.Conn
+	id               string
+	connectRequestID string
+	connectedAt      time.Time
+	sourceIP         string
+	userAgent        string
+	domainName       string
+	subprotocol      string
+	principalID      string
+	authContext      map[string]any
+	expiresAt        time.Time
+
+	lastActive   atomic.Int64 // unix nanoseconds of the last client frame
+	queuedMsgs   atomic.Int32
+	queuedBytes  atomic.Int64
+	closing      atomic.Bool
+	closeCode    atomic.Uint32 // set by the gateway when it closes the connection
+	closeReason  atomic.Pointer[string]
+	disconnected atomic.Bool
+}
+
+var _ cluster.Conn = (*Conn)(nil)
+
+// session links a gws connection to its Conn without a map.
+type session struct{ c *Conn }
+
+func (s *session) Len() int                                 { return 0 }
+func (s *session) Load(string) (any, bool)                  { return nil, false }
+func (s *session) Delete(string)                            {}
+func (s *session) Store(string, any)                        {}
+func (s *session) Range(func(key string, value any) bool) {}
+
+func (g *Gateway) newConn(r *http.Request, now time.Time) *Conn {
+	c := &Conn{
+		g:                g,
+		id:               newID(byte(g.cfg.Server.NodeID)),
+		connectRequestID: requestID(),
+		connectedAt:      now,
+		sourceIP:         remoteIP(r),
+		userAgent:        r.UserAgent(),
+		domainName:       g.cfg.Server.DomainName,
+	}
+	if c.domainName == "" {
+		c.domainName = r.Host
+	}
+	c.lastActive.Store(now.UnixNano())
+	return c
+}
+
+// ID is the connection id.
+func (c *Conn) ID() string { return c.id }
+
+// Info describes the connection for GET @connections.
+func (c *Conn) Info() cluster.Info {
+	return cluster.Info{
+		ConnectedAt:  c.connectedAt,
+		LastActiveAt: time.Unix(0, c.lastActive.Load()),
+		SourceIP:     c.sourceIP,
+		UserAgent:    c.userAgent,
+	}
+}
+
+// Send queues data for the client: a text frame if it is UTF-8, else binary. It fails
+// with cluster.ErrLimitExceeded when the send queue is full, and cluster.ErrGone once
+// the connection is closing. A write that does not complete within WriteTimeout closes
+// the connection.
+func (c *Conn) Send(data []byte) error {
+	if c.closing.Load() {
+		return cluster.ErrGone
+	}
+	n := c.queuedMsgs.Add(1)
+	b := c.queuedBytes.Add(int64(len(data)))
+	if int(n) > c.g.limits.SendQueueMessages || b > int64(c.g.limits.SendQueueBytes) {
+		c.queuedMsgs.Add(-1)
+		c.queuedBytes.Add(-int64(len(data)))
+		c.g.metrics.queueFull.Inc()
+		return cluster.ErrLimitExceeded
+	}
+	op := gws.OpcodeText
+	if !utf8.Valid(data) {
+		op = gws.OpcodeBinary
+	}
+	timeout := c.g.limits.WriteTimeout.D()
+	c.ws.Async(func() {
+		defer func() {
+			c.queuedMsgs.Add(-1)
+			c.queuedBytes.Add(-int64(len(data)))
+		}()
+		if c.closing.Load() {
+			return
+		}
+		_ = c.ws.SetWriteDeadline(time.Now().Add(timeout))
+		if err := c.ws.WriteMessage(op, data); err != nil {
+			c.markClosed(CloseInternalError, reasonWriteTimeout)
+			return
+		}
+		c.g.metrics.messagesOut.Inc()
+	})
+	return nil
+}
+
+// Close closes the connection for DELETE @connections.
+func (c *Conn) Close() { c.close(CloseNormal, reasonDeleted) }
+
+// markClosed records the code the gateway closes with, once.
+func (c *Conn) markClosed(code int, reason string) bool {
+	if !c.closing.CompareAndSwap(false, true) {
+		return false
+	}
+	c.closeCode.Store(uint32(code))
+	c.closeReason.Store(&reason)
+	return true
+}
+
+// close sends a close frame and closes the connection. It does not block: a write in
+// progress to a slow reader is cut short by a deadline.
+func (c *Conn) close(code int, reason string) {
+	if !c.markClosed(code, reason) {
+		return
+	}
+	go func() {
+		_ = c.ws.SetDeadline(time.Now().Add(time.Second))
+		_ = c.ws.WriteClose(uint16(code), []byte(reason))
+	}()
+}
+
+// integrationRequest is the base integration request of an event on this connection.
+func (c *Conn) integrationRequest(routeKey, eventType, reqID string, now time.Time) *integration.Request {
+	g := c.g
+	return &integration.Request{
+		RouteKey:          routeKey,
+		EventType:         eventType,
+		ConnectionID:      c.id,
+		RequestID:         reqID,
+		ExtendedRequestID: reqID,
+		ConnectedAt:       c.connectedAt,
+		RequestTime:       now,
+		DomainName:        c.domainName,
+		Stage:             g.cfg.Stage.StageName,
+		APIID:             g.cfg.API.APIID,
+		SourceIP:          c.sourceIP,
+		UserAgent:         c.userAgent,
+		PrincipalID:       c.principalID,
+		AuthorizerContext: c.authContext,
+		StageVariables:    g.cfg.Stage.StageVariables,
+	}
+}
+
+// handler receives gws events.
+type handler struct{ g *Gateway }
+
+func connOf(ws *gws.Conn) *Conn { return ws.Session().(*session).c }
+
+func (h handler) OnOpen(*gws.Conn) {}
+
+func (h handler) OnPing(ws *gws.Conn, payload []byte) {
+	connOf(ws).touch()
+	_ = ws.WritePong(payload)
+}
+
+func (h handler) OnPong(ws *gws.Conn, _ []byte) { connOf(ws).touch() }
+
+func (c *Conn) touch() { c.lastActive.Store(c.g.now().UnixNano()) }
+
+// OnClose runs $disconnect once the connection is gone.
+func (h handler) OnClose(ws *gws.Conn, err error) {
+	c := connOf(ws)
+	if c == nil || !c.disconnected.CompareAndSwap(false, true) {
+		return
+	}
+	c.closing.Store(true)
+	code, reason := CloseAbnormal, ""
+	var ce *gws.CloseError
+	switch {
+	case c.closeCode.Load() != 0:
+		code, reason = int(c.closeCode.Load()), *c.closeReason.Load()
+	case errors.As(err, &ce):
+		code, reason = int(ce.Code), string(ce.Reason)
+		if code == 0 {
+			code = 1005
+		}
+	default:
+		// gws reports the code it closed with (1002, 1007, 1009) as an error with Uint16.
+		var sc interface{ Uint16() uint16 }
+		if errors.As(err, &sc) {
+			code = int(sc.Uint16())
+		}
+	}
+	g := h.g
+	g.reg.Remove(c.id)
+	g.metrics.connections.Dec()
+	g.metrics.disconnects.WithLabelValues(closeLabel(code)).Inc()
+	go func() {
+		defer g.wg.Done()
+		defer g.open.Add(-1)
+		g.disconnect(c, code, reason)
+	}()
+}
+
+func closeLabel(code int) string {
+	switch code {
+	case 1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011:
+		return itoa(code)
+	default:
+		return "other"
+	}
+}
+
+func itoa(n int) string {
+	var b [8]byte
+	i := len(b)
+	for n >= 10 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	i--
+	b[i] = byte('0' + n)
+	return string(b[i:])
+}
+
+// disconnect runs the $disconnect integration (best effort, as on AWS).
+func (g *Gateway) disconnect(c *Conn, code int, reason string) {
+	reqID := requestID()
+	now := g.now()
+	rt := g.routes[config.RouteDisconnect]
+	g.log.Info("disconnect", "requestId", reqID, "connectionId", c.id, "principalId", c.principalID,
+		"disconnectStatusCode", code, "disconnectReason", reason, "connectedMs", now.Sub(c.connectedAt).Milliseconds())
+	if rt == nil || rt.Integration == nil {
+		return
+	}
+	req := c.integrationRequest(config.RouteDisconnect, integration.EventDisconnect, reqID, now)
+	req.DisconnectStatusCode, req.DisconnectReason = code, reason
+	t0 := time.Now()
+	_, err := rt.Integration.Invoke(context.Background(), req)
+	g.metrics.observeIntegration(config.RouteDisconnect, err, time.Since(t0))
+	if err != nil {
+		g.log.Warn("disconnect integration failed", "requestId", reqID, "connectionId", c.id, "error", err.Error())
+	}
+}
+
+// OnMessage routes one client message.
+func (h handler) OnMessage(ws *gws.Conn, msg *gws.Message) {
+	defer msg.Close()
+	c := connOf(ws)
+	c.touch()
+	g := h.g
+	binary := msg.Opcode == gws.OpcodeBinary
+	if binary && !g.limits.AllowBinaryFrames {
+		c.close(CloseUnsupportedData, reasonBinary)
+		return
+	}
+	g.metrics.messagesIn.Inc()
+	body := bytes.Clone(msg.Bytes()) // the buffer is recycled when OnMessage returns
+	reqID := requestID()
+	now := g.now()
+
+	var doc any
+	var isJSON bool
+	if g.selection.UsesBody() && !binary {
+		doc, isJSON = integration.DecodeBody(body)
+	}
+	key := g.selection.Eval(doc, isJSON)
+	rt := g.routes[key]
+	if rt == nil || key == config.RouteConnect || key == config.RouteDisconnect {
+		key = config.RouteDefault
+		rt = g.routes[config.RouteDefault]
+	}
+	if rt == nil {
+		g.log.Debug("message: no route", "requestId", reqID, "connectionId", c.id)
+		c.sendStatusFrame("Forbidden", reqID)
+		return
+	}
+	if rt.Integration == nil {
+		c.sendStatusFrame("Internal server error", reqID)
+		return
+	}
+	req := c.integrationRequest(key, integration.EventMessage, reqID, now)
+	req.MessageID = requestID()
+	req.Body, req.IsBase64Encoded = body, binary
+	t0 := time.Now()
+	resp, err := rt.Integration.Invoke(context.Background(), req)
+	g.metrics.observeIntegration(key, err, time.Since(t0))
+	if err != nil {
+		g.log.Warn("message: integration failed", "requestId", reqID, "connectionId", c.id, "routeKey", key, "error", err.Error())
+		c.sendStatusFrame("Internal server error", reqID)
+		return
+	}
+	g.log.Debug("message", "requestId", reqID, "connectionId", c.id, "routeKey", key, "status", resp.StatusCode, "durationMs", msSince(t0))
+	if rt.TwoWay && len(resp.Body) > 0 {
+		if err := c.Send(resp.Body); err != nil {
+			g.log.Info("message: route response dropped", "requestId", reqID, "connectionId", c.id, "error", err.Error())
+		}
+	}
+}
+
+// sendStatusFrame sends API Gateway's {"message": ..., "connectionId": ..., "requestId": ...}.
+func (c *Conn) sendStatusFrame(message, reqID string) {
+	b, _ := json.Marshal(struct {
+		Message      string `json:"message"`
+		ConnectionID string `json:"connectionId"`
+		RequestID    string `json:"requestId"`
+	}{message, c.id, reqID})
+	if err := c.Send(b); err != nil {
+		c.g.log.Info("status frame dropped", "requestId", reqID, "connectionId", c.id, "error", err.Error())
+	}
+}
+
+// gwsLogger sends gws's own log lines to slog.
+type gwsLogger struct{ l *slog.Logger }
+
+func (g gwsLogger) Error(v ...any) { g.l.Error("gws", "detail", v) }

@@ -1,0 +1,62 @@
+package gateway
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wsgate/wsgate/internal/authorizer"
+)
+
+// Metrics are the gateway's Prometheus metrics.
+type Metrics struct {
+	connections    prometheus.Gauge
+	connects       *prometheus.CounterVec
+	disconnects    *prometheus.CounterVec
+	authorizer     *prometheus.HistogramVec
+	authorizerHits *prometheus.CounterVec
+	integration    *prometheus.HistogramVec
+	messagesIn     prometheus.Counter
+	messagesOut    prometheus.Counter
+	queueFull      prometheus.Counter
+}
+
+// NewMetrics creates the metrics and registers them with reg (nil: not registered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	buckets := []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 29}
+	m := &Metrics{
+		connections: prometheus.NewGauge(prometheus.GaugeOpts{Name: "wsgate_connections", Help: "Open WebSocket connections on this node."}),
+		connects: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wsgate_connects_total",
+			Help: "Handshakes by outcome (accepted, authorizer_unauthorized, authorizer_forbidden, authorizer_failed, integration_rejected, integration_error, rate_limited, max_connections, url_too_long, shutting_down, upgrade_failed)."}, []string{"outcome"}),
+		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wsgate_disconnects_total", Help: "Closed connections by close code."}, []string{"code"}),
+		authorizer: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "wsgate_authorizer_duration_seconds",
+			Help: "Authorizer latency by outcome.", Buckets: buckets}, []string{"outcome"}),
+		authorizerHits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wsgate_authorizer_cache_total", Help: "Authorizer results by cache result (hit, miss)."}, []string{"result"}),
+		integration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "wsgate_integration_duration_seconds",
+			Help: "Integration latency by route key and outcome (ok, error).", Buckets: buckets}, []string{"route", "outcome"}),
+		messagesIn:  prometheus.NewCounter(prometheus.CounterOpts{Name: "wsgate_messages_in_total", Help: "Messages received from clients."}),
+		messagesOut: prometheus.NewCounter(prometheus.CounterOpts{Name: "wsgate_messages_out_total", Help: "Messages written to clients."}),
+		queueFull:   prometheus.NewCounter(prometheus.CounterOpts{Name: "wsgate_send_queue_full_total", Help: "Sends refused because a client's send queue was full."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.connections, m.connects, m.disconnects, m.authorizer, m.authorizerHits, m.integration, m.messagesIn, m.messagesOut, m.queueFull)
+	}
+	return m
+}
+
+func (m *Metrics) observeAuthorizer(r authorizer.Result, d time.Duration) {
+	m.authorizer.WithLabelValues(r.Outcome.String()).Observe(d.Seconds())
+	if r.Cached {
+		m.authorizerHits.WithLabelValues("hit").Inc()
+	} else {
+		m.authorizerHits.WithLabelValues("miss").Inc()
+	}
+}
+
+func (m *Metrics) observeIntegration(route string, err error, d time.Duration) {
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	m.integration.WithLabelValues(route, outcome).Observe(d.Seconds())
+}

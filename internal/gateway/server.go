@@ -1,0 +1,197 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/mgmt"
+)
+
+// Addrs are the addresses a running server listens on.
+type Addrs struct {
+	// WebSocket is the handshake listener (ws:// or wss://).
+	WebSocket string
+	// Management serves /{stage}/@connections, /healthz, /readyz and /metrics.
+	Management string
+	// TLS says whether WebSocket is wss.
+	TLS bool
+}
+
+// Serve runs the gateway cfg describes until ctx ends, then shuts down gracefully:
+// readiness goes false, no new handshakes, every client is closed with 1001 and its
+// $disconnect runs, within Limits.ShutdownTimeout. ready, if not nil, is called once
+// both listeners accept.
+func Serve(ctx context.Context, cfg *config.Config, deps BuildDeps, ready func(Addrs)) error {
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Getenv == nil {
+		return errors.New("gateway: Serve needs Getenv")
+	}
+	log := deps.Logger
+	if deps.Lambda == nil && needsLambda(cfg) {
+		lc, err := newLambdaClient(ctx, cfg.Server.Lambda)
+		if err != nil {
+			return err
+		}
+		deps.Lambda = lc
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if deps.Metrics == nil {
+		deps.Metrics = NewMetrics(reg)
+	}
+	g, err := Build(ctx, cfg, deps)
+	if err != nil {
+		return err
+	}
+	creds := make([]mgmt.Credential, 0, len(cfg.Server.Management.Credentials))
+	for i, c := range cfg.Server.Management.Credentials {
+		secret := deps.Getenv(c.SecretAccessKeyEnv)
+		if secret == "" {
+			_ = g.Shutdown(ctx)
+			return fmt.Errorf("Server.Management.Credentials[%d].SecretAccessKeyEnv: the environment variable %s is empty", i, c.SecretAccessKeyEnv)
+		}
+		creds = append(creds, mgmt.Credential{AccessKeyID: c.AccessKeyID, SecretAccessKey: secret})
+	}
+	mh, err := mgmt.New(mgmt.Options{
+		Connections:   g.Registry(),
+		Stage:         cfg.Stage.StageName,
+		Region:        cfg.Server.Region,
+		Credentials:   creds,
+		AllowUnsigned: cfg.Server.Management.AllowUnsigned,
+		MaxPayload:    cfg.Server.Limits.MaxMessageBytes,
+		Logger:        log,
+	})
+	if err != nil {
+		_ = g.Shutdown(ctx)
+		return fmt.Errorf("Server.Management: %w", err)
+	}
+	if len(creds) == 0 && cfg.Server.Management.AllowUnsigned {
+		log.Warn("@connections accepts unsigned requests (Server.Management.AllowUnsigned): development only")
+	}
+
+	var readyFlag atomic.Bool
+	ops := http.NewServeMux()
+	ops.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	ops.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	ops.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !readyFlag.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	ops.Handle("/", mh)
+
+	errLog := slog.NewLogLogger(log.Handler(), slog.LevelDebug)
+	wsSrv := &http.Server{
+		Handler:           g,
+		ReadHeaderTimeout: cfg.Server.Limits.HandshakeTimeout.D(),
+		MaxHeaderBytes:    64 << 10,
+		IdleTimeout:       cfg.Server.Limits.HandshakeTimeout.D(),
+		ErrorLog:          errLog,
+		// WebSockets upgrade HTTP/1.1 connections: never negotiate h2.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+	}
+	mSrv := &http.Server{Handler: ops, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
+
+	wsLn, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		_ = g.Shutdown(ctx)
+		return fmt.Errorf("Server.Listen: %w", err)
+	}
+	mLn, err := net.Listen("tcp", cfg.Server.ManagementListen)
+	if err != nil {
+		wsLn.Close()
+		_ = g.Shutdown(ctx)
+		return fmt.Errorf("Server.ManagementListen: %w", err)
+	}
+	if t := cfg.Server.TLS; t != nil {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			wsLn.Close()
+			mLn.Close()
+			_ = g.Shutdown(ctx)
+			return fmt.Errorf("Server.TLS: %w", err)
+		}
+		wsLn = tls.NewListener(wsLn, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+	}
+	serveErr := make(chan error, 2)
+	go func() { serveErr <- wsSrv.Serve(wsLn) }()
+	go func() { serveErr <- mSrv.Serve(mLn) }()
+	addrs := Addrs{WebSocket: wsLn.Addr().String(), Management: mLn.Addr().String(), TLS: cfg.Server.TLS != nil}
+	readyFlag.Store(true)
+	log.Info("listening", "websocket", addrs.WebSocket, "management", addrs.Management, "tls", addrs.TLS, "stage", cfg.Stage.StageName)
+	if ready != nil {
+		ready(addrs)
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		runErr = err
+	}
+	readyFlag.Store(false)
+	log.Info("shutting down", "connections", g.Open())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.Limits.ShutdownTimeout.D())
+	defer cancel()
+	_ = wsSrv.Shutdown(sctx)
+	if err := g.Shutdown(sctx); err != nil {
+		log.Warn("shutdown incomplete", "error", err.Error())
+	}
+	_ = mSrv.Shutdown(sctx)
+	log.Info("stopped")
+	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) {
+		return runErr
+	}
+	return nil
+}
+
+func needsLambda(cfg *config.Config) bool {
+	for _, in := range cfg.Integrations {
+		if in.IntegrationType == config.IntegrationAWSProxy {
+			return true
+		}
+	}
+	for _, a := range cfg.Authorizers {
+		if a.Cookie == nil && a.AuthorizerURI != "" && !isHTTPURL(a.AuthorizerURI) {
+			return true
+		}
+	}
+	return false
+}
+
+func isHTTPURL(s string) bool {
+	return len(s) > 7 && (s[:7] == "http://" || (len(s) > 8 && s[:8] == "https://"))
+}
+
+// newLambdaClient is the AWS SDK's Lambda client with the default credential chain,
+// pointed at Server.Lambda.Endpoint when set (a local emulator).
+func newLambdaClient(ctx context.Context, lc config.LambdaClient) (*lambda.Client, error) {
+	ac, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(lc.Region))
+	if err != nil {
+		return nil, fmt.Errorf("Server.Lambda: %w", err)
+	}
+	return lambda.NewFromConfig(ac, func(o *lambda.Options) {
+		if lc.Endpoint != "" {
+			o.BaseEndpoint = aws.String(lc.Endpoint)
+		}
+	}), nil
+}

@@ -1,0 +1,185 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/wsgate/wsgate/internal/config"
+)
+
+// LambdaInvoker invokes a Lambda function; *lambda.Client satisfies it, with its
+// endpoint pointing at a region or at a local Lambda emulator.
+type LambdaInvoker interface {
+	Invoke(ctx context.Context, in *lambda.InvokeInput, opts ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
+}
+
+// Deps are what integrations share.
+type Deps struct {
+	// HTTPClient calls HTTP and HTTP_PROXY backends. Nil: [NewHTTPClient].
+	HTTPClient *http.Client
+	// Lambda invokes AWS_PROXY functions. Required when one is configured.
+	Lambda LambdaInvoker
+	// StageVariables are substituted into URIs.
+	StageVariables map[string]string
+}
+
+// NewHTTPClient returns the pooled keep-alive client integrations use by default: many
+// idle connections per backend, no redirects followed (API Gateway follows none).
+func NewHTTPClient() *http.Client {
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	return &http.Client{
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// New builds the integration cfg describes. Errors name the field at fault, relative to
+// the integration.
+func New(cfg config.Integration, deps Deps) (Integration, error) {
+	timeout := time.Duration(cfg.TimeoutInMillis) * time.Millisecond
+	if timeout <= 0 {
+		timeout = 29 * time.Second
+	}
+	if deps.HTTPClient == nil {
+		deps.HTTPClient = NewHTTPClient()
+	}
+	var tpl *templates
+	if len(cfg.RequestTemplates) > 0 {
+		var err error
+		if tpl, err = compileTemplates(cfg); err != nil {
+			return nil, err
+		}
+	}
+	switch cfg.IntegrationType {
+	case config.IntegrationHTTP, config.IntegrationHTTPProxy:
+		params, err := compileParameters(cfg.RequestParameters)
+		if err != nil {
+			return nil, err
+		}
+		return &HTTP{
+			client:    deps.HTTPClient,
+			uri:       substituteStageVariables(cfg.IntegrationURI, deps.StageVariables),
+			method:    httpMethod(cfg.IntegrationMethod),
+			params:    params,
+			templates: tpl,
+			proxy:     cfg.IntegrationType == config.IntegrationHTTPProxy,
+			timeout:   timeout,
+		}, nil
+	case config.IntegrationAWSProxy:
+		if deps.Lambda == nil {
+			return nil, fmt.Errorf("IntegrationUri: no Lambda client configured")
+		}
+		fn, err := config.LambdaFunction(substituteStageVariables(cfg.IntegrationURI, deps.StageVariables))
+		if err != nil {
+			return nil, fmt.Errorf("IntegrationUri: %w", err)
+		}
+		return &Lambda{invoker: deps.Lambda, function: fn, timeout: timeout}, nil
+	case config.IntegrationMock:
+		m := &Mock{templates: tpl}
+		if cfg.ResponseTemplate != "" {
+			t, err := ParseTemplate(cfg.ResponseTemplate)
+			if err != nil {
+				return nil, fmt.Errorf("ResponseTemplate: %w", err)
+			}
+			m.response = t
+		}
+		return m, nil
+	default:
+		return nil, fmt.Errorf("IntegrationType: %q is not supported", cfg.IntegrationType)
+	}
+}
+
+func httpMethod(m string) string {
+	if m == "" || m == "ANY" {
+		return http.MethodPost
+	}
+	return m
+}
+
+// substituteStageVariables replaces ${stageVariables.name} in s.
+func substituteStageVariables(s string, vars map[string]string) string {
+	if !strings.Contains(s, "${stageVariables.") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${stageVariables.")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString(vars[s[i+len("${stageVariables."):i+end]])
+		s = s[i+end+1:]
+	}
+}
+
+// templates are an integration's request templates and how one is selected.
+type templates struct {
+	byKey     map[string]*Template
+	selection Selection
+}
+
+func compileTemplates(cfg config.Integration) (*templates, error) {
+	t := &templates{byKey: make(map[string]*Template, len(cfg.RequestTemplates))}
+	for k, src := range cfg.RequestTemplates {
+		tp, err := ParseTemplate(src)
+		if err != nil {
+			return nil, fmt.Errorf("RequestTemplates[%q]: %w", k, err)
+		}
+		t.byKey[k] = tp
+	}
+	expr := cfg.TemplateSelectionExpression
+	if expr == "" || expr == "$default" {
+		expr = `\$default`
+	}
+	sel, err := CompileSelection(expr)
+	if err != nil {
+		return nil, fmt.Errorf("TemplateSelectionExpression: %w", err)
+	}
+	t.selection = sel
+	return t, nil
+}
+
+// render renders the selected template; ok is false when none is selected (the body
+// passes through).
+func (t *templates) render(req *Request) (out []byte, ok bool, err error) {
+	if t == nil {
+		return nil, false, nil
+	}
+	var key string
+	if t.selection.UsesBody() {
+		doc, isJSON := DecodeBody(req.Body)
+		key = t.selection.Eval(doc, isJSON)
+	} else {
+		key = t.selection.Eval(nil, false)
+	}
+	tp, found := t.byKey[key]
+	if !found {
+		if tp, found = t.byKey["$default"]; !found {
+			return nil, false, nil
+		}
+	}
+	out, err = tp.Render(req.TemplateData())
+	return out, true, err
+}
