@@ -48,10 +48,10 @@ var _ cluster.Conn = (*Conn)(nil)
 // session links a gws connection to its Conn without a map.
 type session struct{ c *Conn }
 
-func (s *session) Len() int                                 { return 0 }
-func (s *session) Load(string) (any, bool)                  { return nil, false }
-func (s *session) Delete(string)                            {}
-func (s *session) Store(string, any)                        {}
+func (s *session) Len() int                               { return 0 }
+func (s *session) Load(string) (any, bool)                { return nil, false }
+func (s *session) Delete(string)                          {}
+func (s *session) Store(string, any)                      {}
 func (s *session) Range(func(key string, value any) bool) {}
 
 func (g *Gateway) newConn(r *http.Request, now time.Time) *Conn {
