@@ -599,8 +599,8 @@ func (p *parser) parseForeach(at int, buf *[]byte) (node, error) {
 		return nil, err
 	}
 	p.skipSpace()
-	if p.ident() != "in" {
-		return nil, p.errorf(p.pos, "expected \"in\" in #foreach")
+	if in := p.pos; p.ident() != "in" {
+		return nil, p.errorf(in, "expected \"in\" in #foreach")
 	}
 	p.skipSpace()
 	list, err := p.parseExpr()
@@ -662,6 +662,10 @@ func (p *parser) parseRef(inExpr bool) (*refExpr, bool, error) {
 			p.pos++
 			seg.name = p.ident()
 			if p.pos < p.end && p.src[p.pos] == '(' {
+				first := len(ref.segs) == 0 && (ref.name == "input" || ref.name == "util")
+				if !first && !knownMethods[seg.name] {
+					return nil, false, p.errorf(seg.at, "unsupported method .%s()", seg.name)
+				}
 				seg.call = true
 				p.pos++
 				args, err := p.parseArgs(")")
@@ -1135,7 +1139,13 @@ const (
 
 // Render renders the template with d. It fails on a limit (wrapping ErrTemplateLimit), a
 // message body that is not JSON where JSON is needed, or a bad $util argument.
-func (t *Template) Render(d *TemplateData) ([]byte, error) {
+func (t *Template) Render(d *TemplateData) (out []byte, err error) {
+	defer func() {
+		// A bug in the renderer must not take the gateway down with it.
+		if p := recover(); p != nil {
+			out, err = nil, fmt.Errorf("template: internal error: %v", p)
+		}
+	}()
 	if d == nil {
 		d = &TemplateData{}
 	}
@@ -2085,6 +2095,11 @@ func (r *renderer) stringMethod(seg *segment, s string, args []any) (any, error)
 		return r.str(seg.at, strings.ToUpper(s))
 	case "substring":
 		return r.substring(seg, s, args)
+	}
+	switch seg.name {
+	case "contains", "equalsIgnoreCase", "startsWith", "endsWith", "indexOf", "replace", "replaceAll":
+	default:
+		return nil, r.errorf(seg.at, "method .%s() is not defined for a string", seg.name)
 	}
 	a, err := r.argString(seg, args[0])
 	if err != nil {
