@@ -1,10 +1,10 @@
-// Command wsgate is the wsgate tool. Today it runs the cookie authorizer locally:
+// Command wsgate is the wsgate tool:
 //
+//	wsgate serve       run the self-hosted WebSocket gateway (API Gateway's contract)
+//	wsgate token       mint a development JWT + CSRF token for the default config
 //	wsgate demo        decide real-shaped $connect handshakes with an embedded dev key
 //	wsgate authorize   decide one API Gateway REQUEST authorizer event read from stdin,
 //	                   configured by the same WSGATE_* variables as the Lambda
-//
-// The self-hosted gateway (wsgate serve) is being built; see the README.
 package main
 
 import (
@@ -27,6 +27,10 @@ func main() {
 }
 
 const usage = `usage:
+  wsgate serve [--config FILE] [--check-config] [--log-level L]
+                       run the gateway (default config: a cookie-authenticated echo API)
+  wsgate token [--sub NAME] [--ttl D]
+                       mint a development-key JWT and CSRF token for the default config
   wsgate demo          decide sample $connect handshakes with an embedded dev key
   wsgate authorize     decide one REQUEST authorizer event (JSON on stdin); WSGATE_* configure it
 `
@@ -37,6 +41,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return fmt.Errorf("a command is required")
 	}
 	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "token":
+		return token(args[1:], stdout, stderr)
 	case "demo":
 		return demo(ctx, stdout, stderr)
 	case "authorize":

@@ -43,7 +43,7 @@ func (c *Config) Validate() error {
 		c.validateRoute(&errs, key, c.Routes[key])
 	}
 	for _, id := range sortedKeys(c.Integrations) {
-		validateIntegration(&errs, "Integrations."+id, c.Integrations[id])
+		validateIntegration(&errs, "Integrations."+id, c.Integrations[id], c.Stage.StageVariables)
 	}
 	for _, id := range sortedKeys(c.Authorizers) {
 		validateAuthorizer(&errs, "Authorizers."+id, c.Authorizers[id])
@@ -109,17 +109,17 @@ func (c *Config) validateRoute(errs *errorList, key string, r Route) {
 	}
 }
 
-func validateIntegration(errs *errorList, field string, in Integration) {
+func validateIntegration(errs *errorList, field string, in Integration, stageVars map[string]string) {
 	switch in.IntegrationType {
 	case IntegrationHTTP, IntegrationHTTPProxy:
-		u, err := url.Parse(strings.ReplaceAll(in.IntegrationURI, "${stageVariables.", "x"))
+		u, err := url.Parse(SubstituteStageVariables(in.IntegrationURI, stageVars))
 		if in.IntegrationURI == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs.add(field+".IntegrationUri", "%q must be an http(s) URL", in.IntegrationURI)
 		}
 	case IntegrationAWSProxy:
 		if in.IntegrationURI == "" {
 			errs.add(field+".IntegrationUri", "a Lambda function name or ARN is required")
-		} else if _, err := LambdaFunction(in.IntegrationURI); err != nil {
+		} else if _, err := LambdaFunction(SubstituteStageVariables(in.IntegrationURI, stageVars)); err != nil {
 			errs.add(field+".IntegrationUri", "%v", err)
 		}
 	case IntegrationMock:
@@ -301,5 +301,30 @@ func (s *Server) validate(errs *errorList) {
 	}
 	if l.MaxMessageBytes > 16<<20 {
 		errs.add("Server.Limits.MaxMessageBytes", "%d is over 16 MiB", l.MaxMessageBytes)
+	}
+}
+
+// SubstituteStageVariables replaces each ${stageVariables.name} in s by the variable's
+// value ("" when it is not set).
+func SubstituteStageVariables(s string, vars map[string]string) string {
+	const open = "${stageVariables."
+	if !strings.Contains(s, open) {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, open)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString(vars[s[i+len(open):i+end]])
+		s = s[i+end+1:]
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -206,6 +207,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	c := g.newConn(r, start)
 	ev := g.authorizerEvent(r, c)
+	csrfEntry := "" // the offered subprotocol entry that carried the CSRF token
 	if g.auth != nil {
 		t0 := time.Now()
 		res := g.auth.Authorize(r.Context(), ev)
@@ -215,7 +217,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		c.principalID, c.authContext, c.expiresAt = res.PrincipalID, res.Context, res.ExpiresAt
-		c.subprotocol = res.Subprotocol
+		csrfEntry = res.Subprotocol
 	}
 
 	if rt := g.routes[config.RouteConnect]; rt != nil && rt.Integration != nil {
@@ -236,10 +238,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.subprotocol = p
 		}
 	}
-	if c.subprotocol != "" && !offered(r, c.subprotocol) {
-		g.log.Warn("connect: selected subprotocol was not offered; none selected", "requestId", c.connectRequestID, "connectionId", c.id)
-		c.subprotocol = ""
-	}
+	c.subprotocol = selectSubprotocol(r, c.subprotocol, csrfEntry)
 	up, err := g.upgrader(c.subprotocol)
 	if err != nil {
 		g.refuse(w, r, http.StatusInternalServerError, "subprotocol", c.id, start, slog.String("error", err.Error()))
@@ -294,16 +293,31 @@ func headerContainsToken(values []string, token string) bool {
 	return false
 }
 
-// offered reports whether the client offered subprotocol p.
-func offered(r *http.Request, p string) bool {
+// selectSubprotocol picks the connection's subprotocol: the one the $connect
+// integration selected (API Gateway's rule) if the client offered it; otherwise, when
+// the CSRF token travelled as a subprotocol entry, the first other entry the client
+// offered (a wsgate extension: browsers drop a connection that offered subprotocols
+// and got none back). The CSRF entry itself is never selected.
+func selectSubprotocol(r *http.Request, selected, csrfEntry string) string {
+	var offered []string
 	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
 		for part := range strings.SplitSeq(v, ",") {
-			if strings.TrimSpace(part) == p {
-				return true
+			if p := strings.TrimSpace(part); p != "" {
+				offered = append(offered, p)
 			}
 		}
 	}
-	return false
+	if selected != "" && selected != csrfEntry && slices.Contains(offered, selected) {
+		return selected
+	}
+	if csrfEntry != "" {
+		for _, p := range offered {
+			if p != csrfEntry {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 func remoteIP(r *http.Request) string {

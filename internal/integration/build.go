@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -73,7 +72,7 @@ func New(cfg config.Integration, deps Deps) (Integration, error) {
 		}
 		return &HTTP{
 			client:    deps.HTTPClient,
-			uri:       substituteStageVariables(cfg.IntegrationURI, deps.StageVariables),
+			uri:       config.SubstituteStageVariables(cfg.IntegrationURI, deps.StageVariables),
 			method:    httpMethod(cfg.IntegrationMethod),
 			params:    params,
 			templates: tpl,
@@ -84,7 +83,7 @@ func New(cfg config.Integration, deps Deps) (Integration, error) {
 		if deps.Lambda == nil {
 			return nil, fmt.Errorf("IntegrationUri: no Lambda client configured")
 		}
-		fn, err := config.LambdaFunction(substituteStageVariables(cfg.IntegrationURI, deps.StageVariables))
+		fn, err := config.LambdaFunction(config.SubstituteStageVariables(cfg.IntegrationURI, deps.StageVariables))
 		if err != nil {
 			return nil, fmt.Errorf("IntegrationUri: %w", err)
 		}
@@ -109,29 +108,6 @@ func httpMethod(m string) string {
 		return http.MethodPost
 	}
 	return m
-}
-
-// substituteStageVariables replaces ${stageVariables.name} in s.
-func substituteStageVariables(s string, vars map[string]string) string {
-	if !strings.Contains(s, "${stageVariables.") {
-		return s
-	}
-	var b strings.Builder
-	for {
-		i := strings.Index(s, "${stageVariables.")
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		end := strings.IndexByte(s[i:], '}')
-		if end < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		b.WriteString(s[:i])
-		b.WriteString(vars[s[i+len("${stageVariables."):i+end]])
-		s = s[i+end+1:]
-	}
 }
 
 // templates are an integration's request templates and how one is selected.

@@ -1,0 +1,279 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/golang-jwt/jwt/v5"
+	"go.uber.org/goleak"
+
+	"github.com/wsgate/wsgate/internal/config"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// net/http keeps idle client connections' goroutines until they time out.
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+	)
+}
+
+const testSecret = "test-secret-0123456789abcdef0123456789"
+
+// env is the environment the test gateways read secrets from.
+func env(name string) string {
+	switch name {
+	case "JWT_SECRET":
+		return testSecret
+	case "MGMT_SECRET":
+		return "mgmt-secret"
+	}
+	return ""
+}
+
+// running is a gateway started by startGateway.
+type running struct {
+	Addrs
+	cfg  *config.Config
+	logs *syncBuffer
+}
+
+func (r *running) wsURL(pathAndQuery string) string { return "ws://" + r.WebSocket + pathAndQuery }
+
+// startGateway runs Serve with the YAML config (listeners on port 0) until the test ends.
+func startGateway(t testing.TB, yamlCfg string, deps BuildDeps) *running {
+	t.Helper()
+	cfg, err := config.Parse([]byte(yamlCfg))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	cfg.Server.Listen, cfg.Server.ManagementListen = "127.0.0.1:0", "127.0.0.1:0"
+	logs := &syncBuffer{}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if deps.Getenv == nil {
+		deps.Getenv = env
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan Addrs, 1)
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, cfg, deps, func(a Addrs) { ready <- a }) }()
+	var a Addrs
+	select {
+	case a = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("Serve: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve returned %v", err)
+		}
+		if s := logs.String(); strings.Contains(s, "eyJ") || strings.Contains(s, testSecret) {
+			t.Errorf("logs hold a token or secret:\n%s", s)
+		}
+	})
+	return &running{Addrs: a, cfg: cfg, logs: logs}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// mint returns a JWT for sub signed with testSecret, bound to csrf.
+func mint(t testing.TB, sub, csrf string, exp time.Time) string {
+	t.Helper()
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": sub, "exp": exp.Unix(), "iat": time.Now().Unix(), "csrf": csrf, "name": "Alice",
+	}).SignedString([]byte(testSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// login holds what a logged-in browser sends.
+type login struct {
+	cookie, csrf, origin string
+}
+
+func loginAs(t testing.TB, sub string, exp time.Time) login {
+	csrf := "csrf-" + sub
+	return login{cookie: "JWT=" + mint(t, sub, csrf, exp) + "; CSRF-TOKEN=" + csrf, csrf: csrf, origin: "https://ui.dev.example.test"}
+}
+
+// dial opens a WebSocket as a browser with l would. It returns the HTTP status of a
+// refused handshake.
+func dial(t testing.TB, r *running, l login, subprotocols ...string) (*websocket.Conn, int, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h := http.Header{}
+	if l.cookie != "" {
+		h.Set("Cookie", l.cookie)
+	}
+	if l.origin != "" {
+		h.Set("Origin", l.origin)
+	}
+	q := ""
+	if l.csrf != "" {
+		q = "?csrf=" + l.csrf
+	}
+	c, resp, err := websocket.Dial(ctx, r.wsURL("/"+q), &websocket.DialOptions{HTTPHeader: h, Subprotocols: subprotocols})
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+		if resp.Body != nil {
+			resp.Body.Close()
+		}
+	}
+	if err == nil {
+		c.SetReadLimit(1 << 20)
+		t.Cleanup(func() { c.CloseNow() })
+	}
+	return c, status, err
+}
+
+func mustDial(t testing.TB, r *running, l login, subprotocols ...string) *websocket.Conn {
+	t.Helper()
+	c, status, err := dial(t, r, l, subprotocols...)
+	if err != nil {
+		t.Fatalf("dial: status %d: %v\nlogs:\n%s", status, err, r.logs.String())
+	}
+	return c
+}
+
+func read(t testing.TB, c *websocket.Conn) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, b, err := c.Read(ctx)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return string(b)
+}
+
+func write(t testing.TB, c *websocket.Conn, msg string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+}
+
+// readClose reads until the connection closes and returns the close code.
+func readClose(t testing.TB, c *websocket.Conn, within time.Duration) websocket.StatusCode {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	for {
+		_, _, err := c.Read(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				t.Fatalf("connection still open after %v", within)
+			}
+			return websocket.CloseStatus(err)
+		}
+	}
+}
+
+// backendCall is one request an HTTP backend received.
+type backendCall struct {
+	Path   string
+	Header http.Header
+	Query  string
+	Body   string
+}
+
+// backend is a fake HTTP integration backend that records calls and answers with
+// respond (default 200 with body "ok").
+type backend struct {
+	*httptest.Server
+	mu      sync.Mutex
+	calls   []backendCall
+	notify  chan backendCall
+	respond func(w http.ResponseWriter, c backendCall)
+}
+
+func newBackend(t testing.TB, respond func(w http.ResponseWriter, c backendCall)) *backend {
+	b := &backend{notify: make(chan backendCall, 1000), respond: respond}
+	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		c := backendCall{Path: r.URL.Path, Header: r.Header.Clone(), Query: r.URL.RawQuery, Body: string(body)}
+		b.mu.Lock()
+		b.calls = append(b.calls, c)
+		b.mu.Unlock()
+		b.notify <- c
+		if b.respond != nil {
+			b.respond(w, c)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(b.Close)
+	return b
+}
+
+// next waits for the next call whose path is path.
+func (b *backend) next(t testing.TB, path string) backendCall {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case c := <-b.notify:
+			if c.Path == path {
+				return c
+			}
+		case <-timeout:
+			t.Fatalf("backend: no call to %s within 5s", path)
+		}
+	}
+}
+
+func (b *backend) count(path string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, c := range b.calls {
+		if c.Path == path {
+			n++
+		}
+	}
+	return n
+}
+
+func mustJSON(t testing.TB, s string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatalf("not JSON: %q: %v", s, err)
+	}
+	return m
+}
