@@ -31,7 +31,7 @@ const (
 	maxTemplateIterations = 100_000
 	// maxTemplateWork caps the work of one rendering: one unit per node evaluated, plus the
 	// bytes of every string produced.
-	maxTemplateWork = 64 << 20
+	maxTemplateWork = 32 << 20
 	// maxTemplateDepth caps the nesting of blocks and expressions.
 	maxTemplateDepth = 100
 	// maxRegexLen caps a replaceAll pattern.
@@ -1183,6 +1183,8 @@ type renderer struct {
 	bodyDoc    any
 	bodyErr    error
 	regexps    map[string]*regexp.Regexp
+	jsonCache  map[string]string // $input.json results by path
+	bodyText   *string           // $input.body, once converted
 }
 
 func (r *renderer) errorf(at int, format string, args ...any) error {
@@ -1526,6 +1528,9 @@ func (r *renderer) evalBinary(e *binaryExpr) (any, error) {
 		}
 		return eq == (e.op == "=="), nil
 	case "<", "<=", ">", ">=":
+		if err := r.spendCompare(e.at, l, rv); err != nil {
+			return nil, err
+		}
 		c, ok := compare(l, rv)
 		if !ok {
 			return false, nil // Velocity: incomparable values compare false
@@ -1669,6 +1674,16 @@ func toFloat(n any) float64 {
 	return f
 }
 
+// spendCompare charges for comparing two strings.
+func (r *renderer) spendCompare(at int, a, b any) error {
+	as, ok1 := a.(string)
+	bs, ok2 := b.(string)
+	if ok1 && ok2 {
+		return r.spend(at, min(len(as), len(bs)))
+	}
+	return nil
+}
+
 // compare orders two numbers or two strings.
 func compare(a, b any) (int, bool) {
 	if x, y := toNumber(a), toNumber(b); x != nil && y != nil {
@@ -1706,6 +1721,9 @@ func cmpOrdered[T int64 | float64](a, b T) int {
 func (r *renderer) equal(at int, a, b any) (bool, error) {
 	if a == nil || b == nil {
 		return a == nil && b == nil, nil
+	}
+	if err := r.spendCompare(at, a, b); err != nil {
+		return false, err
 	}
 	if c, ok := compare(a, b); ok {
 		return c == 0, nil
@@ -1826,10 +1844,14 @@ func (r *renderer) index(at int, v, idx any) (any, error) {
 
 // inputBody is $input.body: the raw body, or "{}" when it is empty (as API Gateway does).
 func (r *renderer) inputBody() string {
-	if len(r.d.Body) == 0 {
-		return "{}"
+	if r.bodyText == nil {
+		s := "{}"
+		if len(r.d.Body) > 0 {
+			s = string(r.d.Body)
+		}
+		r.bodyText = &s
 	}
-	return string(r.d.Body)
+	return *r.bodyText
 }
 
 // body parses the message body once; an empty body is the empty object.
@@ -1902,6 +1924,10 @@ func (r *renderer) call(seg *segment, recv any, args []any) (any, error) {
 		}
 		// $input.json: the JSON text at path, from the raw body so that key order and
 		// numbers are kept; "" (an empty JSON string) when the path matches nothing.
+		key := path.String()
+		if s, ok := r.jsonCache[key]; ok {
+			return s, nil
+		}
 		raw := r.d.Body
 		if len(bytes.TrimSpace(raw)) == 0 {
 			raw = []byte("{}")
@@ -1909,14 +1935,22 @@ func (r *renderer) call(seg *segment, recv any, args []any) (any, error) {
 		if _, err := r.body(seg.at); err != nil {
 			return nil, err
 		}
+		if err := r.spend(seg.at, len(raw)*(len(path.steps)+1)); err != nil {
+			return nil, err
+		}
 		out, ok, err := path.lookupRaw(raw)
 		if err != nil {
 			return nil, r.errorf(seg.at, "$input.json: %v", err)
 		}
-		if !ok {
-			return `""`, nil
+		s := `""`
+		if ok {
+			s = string(out)
 		}
-		return r.str(seg.at, string(out))
+		if r.jsonCache == nil {
+			r.jsonCache = map[string]string{}
+		}
+		r.jsonCache[key] = s
+		return s, nil
 	case builtinUtil:
 		return r.util(seg, args[0])
 	}
@@ -2027,16 +2061,18 @@ func urlEncode(s string) string {
 	return b.String()
 }
 
+// methodArity is the number of arguments of each method but substring.
+var methodArity = map[string]int{
+	"length": 0, "size": 0, "isEmpty": 0, "keySet": 0, "toString": 0, "trim": 0,
+	"toLowerCase": 0, "toUpperCase": 0, "contains": 1, "containsKey": 1, "get": 1,
+	"equals": 1, "equalsIgnoreCase": 1, "startsWith": 1, "endsWith": 1, "indexOf": 1,
+	"replace": 2, "replaceAll": 2,
+}
+
 // callMethod calls one of knownMethods on a value.
 func (r *renderer) callMethod(seg *segment, recv any, args []any) (any, error) {
 	name := seg.name
-	want := map[string]int{
-		"length": 0, "size": 0, "isEmpty": 0, "keySet": 0, "toString": 0, "trim": 0,
-		"toLowerCase": 0, "toUpperCase": 0, "contains": 1, "containsKey": 1, "get": 1,
-		"equals": 1, "equalsIgnoreCase": 1, "startsWith": 1, "endsWith": 1, "indexOf": 1,
-		"replace": 2, "replaceAll": 2,
-	}
-	if n, ok := want[name]; ok && len(args) != n {
+	if n, ok := methodArity[name]; ok && len(args) != n {
 		return nil, r.errorf(seg.at, ".%s() takes %d argument(s), got %d", name, n, len(args))
 	}
 	if name == "substring" && (len(args) < 1 || len(args) > 2) {
@@ -2180,6 +2216,10 @@ func (r *renderer) replaceAll(seg *segment, s, pattern, repl string) (any, error
 			r.regexps = map[string]*regexp.Regexp{}
 		}
 		r.regexps[pattern] = re
+	}
+	// RE2 runs in linear time, but with a larger constant than a byte copy.
+	if err := r.spend(seg.at, 8*len(s)); err != nil {
+		return nil, err
 	}
 	tmpl := javaReplacement(repl)
 	var out []byte

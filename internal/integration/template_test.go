@@ -102,6 +102,7 @@ func TestRenderTemplate(t *testing.T) {
 		{name: "input json empty body path", src: "$input.json('$.a')", empty: true, want: `""`},
 		{name: "input json double-quoted path", src: `$input.json("$.data")`, want: `"hello"`},
 		{name: "input json path from variable", src: "#set($p = '$.n')$input.json($p)", want: "3"},
+		{name: "input json twice", src: "$input.json('$.n')$input.json('$.n')$input.json('$.data')", want: `33"hello"`},
 		{name: "input json relative path", src: "$input.json('data')", want: `"hello"`},
 		{name: "input path string", src: "$input.path('$.data')", want: "hello"},
 		{name: "input path number", src: "$input.path('$.n') $input.path('$.f')", want: "3 1.5"},
