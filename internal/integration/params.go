@@ -29,7 +29,7 @@ func compileParameters(m map[string]string) ([]parameter, error) {
 		field := fmt.Sprintf("RequestParameters[%q]", k)
 		rest, ok := strings.CutPrefix(k, "integration.request.")
 		if !ok {
-			return nil, fmt.Errorf("%s: the key must start with integration.request.", field)
+			return nil, fmt.Errorf("%s: the key must start with integration.request", field)
 		}
 		target, name, ok := strings.Cut(rest, ".")
 		if !ok || name == "" || (target != "header" && target != "querystring" && target != "path") {
