@@ -110,7 +110,7 @@ func parseIdentitySource(s string) (IdentitySource, error) {
 	case strings.HasPrefix(s, "$request.") || strings.HasPrefix(s, "method.request."):
 		return IdentitySource{}, errors.New("that is the HTTP/REST API form: a WebSocket API uses route.request.header.<name> or route.request.querystring.<name>")
 	default:
-		return IdentitySource{}, errors.New("must start with route.request.header., route.request.querystring., stageVariables. or context.")
+		return IdentitySource{}, errors.New("must start with route.request.header., route.request.querystring., stageVariables. or context. followed by a name")
 	}
 }
 

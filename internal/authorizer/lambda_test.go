@@ -44,7 +44,8 @@ func (f *fakeLambda) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.tb.Errorf("request not signed with the static credentials: %q", r.Header.Get("Authorization"))
 	}
 	var ev lambdaauth.Event
-	if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+	b, _ := io.ReadAll(r.Body) // all of it, so the server notices the client going away
+	if err := json.Unmarshal(b, &ev); err != nil {
 		f.tb.Errorf("payload is not an authorizer event: %v", err)
 	}
 	f.respond(w, r, ev)
