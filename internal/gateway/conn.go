@@ -33,6 +33,8 @@ type Conn struct {
 	principalID      string
 	authContext      map[string]any
 	expiresAt        time.Time
+	ready            chan struct{} // closed once the upgrade is done (ws set) or failed
+
 
 	lastActive   atomic.Int64 // unix nanoseconds of the last client frame
 	queuedMsgs   atomic.Int32
@@ -89,7 +91,7 @@ func (c *Conn) Info() cluster.Info {
 // the connection is closing. A write that does not complete within WriteTimeout closes
 // the connection.
 func (c *Conn) Send(data []byte) error {
-	if c.closing.Load() {
+	if !c.upgraded() || c.closing.Load() {
 		return cluster.ErrGone
 	}
 	n := c.queuedMsgs.Add(1)
@@ -123,6 +125,24 @@ func (c *Conn) Send(data []byte) error {
 	return nil
 }
 
+// upgraded waits for the handshake's upgrade to finish (it is registered just before
+// the 101 is written) and reports whether it succeeded.
+func (c *Conn) upgraded() bool {
+	select {
+	case <-c.ready:
+		return c.ws != nil
+	default:
+	}
+	t := time.NewTimer(c.g.limits.HandshakeTimeout.D())
+	defer t.Stop()
+	select {
+	case <-c.ready:
+		return c.ws != nil
+	case <-t.C:
+		return false
+	}
+}
+
 // Close closes the connection for DELETE @connections.
 func (c *Conn) Close() { c.close(CloseNormal, reasonDeleted) }
 
@@ -143,6 +163,9 @@ func (c *Conn) close(code int, reason string) {
 		return
 	}
 	go func() {
+		if !c.upgraded() {
+			return
+		}
 		_ = c.ws.SetDeadline(time.Now().Add(time.Second))
 		_ = c.ws.WriteClose(uint16(code), []byte(reason))
 	}()

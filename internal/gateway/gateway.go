@@ -244,8 +244,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, r, http.StatusInternalServerError, "subprotocol", c.id, start, slog.String("error", err.Error()))
 		return
 	}
+	// Registered before the 101 is written, so that a POST the client's peer makes as
+	// soon as it sees the socket open finds it; operations wait for the upgrade.
+	c.ready = make(chan struct{})
+	g.reg.Add(c)
 	ws, err := up.Upgrade(w, r)
 	if err != nil {
+		g.reg.Remove(c.id)
+		c.closing.Store(true)
+		close(c.ready)
 		g.metrics.connects.WithLabelValues("upgrade_failed").Inc()
 		g.log.Info("connect: upgrade failed", "requestId", c.connectRequestID, "error", err.Error())
 		return
@@ -253,7 +260,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	admitted = true
 	c.ws = ws
 	ws.Session().(*session).c = c
-	g.reg.Add(c)
+	close(c.ready)
 	g.metrics.connects.WithLabelValues("accepted").Inc()
 	g.metrics.connections.Inc()
 	g.log.Info("connect", "requestId", c.connectRequestID, "connectionId", c.id, "principalId", c.principalID,
