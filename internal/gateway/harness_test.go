@@ -53,6 +53,18 @@ func (r *running) wsURL(pathAndQuery string) string { return "ws://" + r.WebSock
 // startGateway runs Serve with the YAML config (listeners on port 0) until the test ends.
 func startGateway(t testing.TB, yamlCfg string, deps BuildDeps) *running {
 	t.Helper()
+	return startGatewayDeps(t, yamlCfg, deps, nil)
+}
+
+// startGatewayWithStop is startGateway whose *stop, set here, stops the gateway and
+// waits for Serve to return (the cleanup then does nothing more).
+func startGatewayWithStop(t testing.TB, yamlCfg string, stop *func()) *running {
+	t.Helper()
+	return startGatewayDeps(t, yamlCfg, BuildDeps{}, stop)
+}
+
+func startGatewayDeps(t testing.TB, yamlCfg string, deps BuildDeps, stop *func()) *running {
+	t.Helper()
 	cfg, err := config.Parse([]byte(yamlCfg))
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -76,11 +88,20 @@ func startGateway(t testing.TB, yamlCfg string, deps BuildDeps) *running {
 		cancel()
 		t.Fatalf("Serve: %v", err)
 	}
+	var once sync.Once
+	stopNow := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Serve returned %v", err)
+			}
+		})
+	}
+	if stop != nil {
+		*stop = stopNow
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve returned %v", err)
-		}
+		stopNow()
 		if s := logs.String(); strings.Contains(s, "eyJ") || strings.Contains(s, testSecret) {
 			t.Errorf("logs hold a token or secret:\n%s", s)
 		}
