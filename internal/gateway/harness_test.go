@@ -298,3 +298,15 @@ func mustJSON(t testing.TB, s string) map[string]any {
 	}
 	return m
 }
+
+// websocketDial dials with arbitrary headers.
+func websocketDial(t testing.TB, r *running, h http.Header) (*websocket.Conn, *http.Response, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, r.wsURL("/"), &websocket.DialOptions{HTTPHeader: h})
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	return c, resp, err
+}

@@ -69,21 +69,26 @@ func Serve(ctx context.Context, cfg *config.Config, deps BuildDeps, ready func(A
 		}
 		creds = append(creds, mgmt.Credential{AccessKeyID: c.AccessKeyID, SecretAccessKey: secret})
 	}
-	mh, err := mgmt.New(mgmt.Options{
-		Connections:   g.Registry(),
-		Stage:         cfg.Stage.StageName,
-		Region:        cfg.Server.Region,
-		Credentials:   creds,
-		AllowUnsigned: cfg.Server.Management.AllowUnsigned,
-		MaxPayload:    cfg.Server.Limits.MaxMessageBytes,
-		Logger:        log,
-	})
-	if err != nil {
-		_ = g.Shutdown(ctx)
-		return fmt.Errorf("Server.Management: %w", err)
-	}
-	if len(creds) == 0 && cfg.Server.Management.AllowUnsigned {
-		log.Warn("@connections accepts unsigned requests (Server.Management.AllowUnsigned): development only")
+	var mh http.Handler
+	if len(creds) == 0 && !cfg.Server.Management.AllowUnsigned {
+		log.Warn("no Server.Management.Credentials and AllowUnsigned is false: the @connections API is off")
+	} else {
+		mh, err = mgmt.New(mgmt.Options{
+			Connections:   g.Registry(),
+			Stage:         cfg.Stage.StageName,
+			Region:        cfg.Server.Region,
+			Credentials:   creds,
+			AllowUnsigned: cfg.Server.Management.AllowUnsigned,
+			MaxPayload:    cfg.Server.Limits.MaxMessageBytes,
+			Logger:        log,
+		})
+		if err != nil {
+			_ = g.Shutdown(ctx)
+			return fmt.Errorf("Server.Management: %w", err)
+		}
+		if len(creds) == 0 {
+			log.Warn("@connections accepts unsigned requests (Server.Management.AllowUnsigned): development only")
+		}
 	}
 
 	var readyFlag atomic.Bool
@@ -97,7 +102,9 @@ func Serve(ctx context.Context, cfg *config.Config, deps BuildDeps, ready func(A
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	ops.Handle("/", mh)
+	if mh != nil {
+		ops.Handle("/", mh)
+	}
 
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	wsSrv := &http.Server{
