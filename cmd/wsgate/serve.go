@@ -23,6 +23,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	path := fs.String("config", "", "configuration `file` (YAML); default: the embedded default (a cookie-authenticated echo API with the development key)")
 	check := fs.Bool("check-config", false, "validate the configuration, build the gateway from it, and exit")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	tmpl := fs.String("template", "", "run the API a CloudFormation `template` defines (AWS::ApiGatewayV2::*), instead of --config")
+	overrides := fs.String("overrides", "", "with --template: a YAML `file` in --config's format whose Server section and local endpoints override the template's")
+	listen := fs.String("listen", "", "override Server.Listen (host:port; port 0 picks one)")
+	mgmtListen := fs.String("management-listen", "", "override Server.ManagementListen (host:port; port 0 picks one)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -38,14 +42,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var cfg *config.Config
 	var err error
 	source := "embedded default"
-	if *path != "" {
+	switch {
+	case *tmpl != "" && *path != "":
+		return fmt.Errorf("serve: --config and --template are exclusive")
+	case *tmpl != "":
+		cfg, err = config.LoadTemplate(*tmpl, *overrides)
+		source = *tmpl
+	case *overrides != "":
+		return fmt.Errorf("serve: --overrides needs --template")
+	case *path != "":
 		cfg, err = config.Load(*path)
 		source = *path
-	} else {
+	default:
 		cfg, err = config.Parse(config.Default)
 	}
 	if err != nil {
 		return err
+	}
+	if *listen != "" {
+		cfg.Server.Listen = *listen
+	}
+	if *mgmtListen != "" {
+		cfg.Server.ManagementListen = *mgmtListen
 	}
 	deps := gateway.BuildDeps{Getenv: getenv, Logger: logger}
 	if *check {
