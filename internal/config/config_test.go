@@ -167,3 +167,19 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestREADMEConfig keeps the README's minimal config valid.
+func TestREADMEConfig(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(b), "## A minimal gateway config\n\n```yaml\n")
+	block, _, ok2 := strings.Cut(after, "```")
+	if !ok || !ok2 {
+		t.Fatal("README has no minimal config block")
+	}
+	if _, err := Parse([]byte(block)); err != nil {
+		t.Fatalf("README config: %v", err)
+	}
+}
