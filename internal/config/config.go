@@ -213,6 +213,41 @@ type Server struct {
 	Management Management `yaml:"Management"`
 	// Limits are the connection limits.
 	Limits Limits `yaml:"Limits"`
+	// Cluster, when set, makes this gateway one node of several sharing the API
+	// through NATS (docs/cluster.md). Default: a single node, connections in memory.
+	Cluster *Cluster `yaml:"Cluster"`
+}
+
+// Cluster connects gateway nodes through NATS: any node answers @connections for any
+// connection by asking its owner (the node id is part of the connection id). Each node
+// needs a distinct Server.NodeId.
+type Cluster struct {
+	// NatsURL is an external NATS server or cluster (comma-separated URLs). Exactly one
+	// of NatsURL and Embedded is set.
+	NatsURL string `yaml:"NatsUrl"`
+	// CredentialsFile is a NATS .creds file for NatsURL. Default: none.
+	CredentialsFile string `yaml:"CredentialsFile"`
+	// CAFile verifies the NATS server's TLS certificate (tls:// URLs). Default: system roots.
+	CAFile string `yaml:"CaFile"`
+	// Embedded runs a NATS server inside this node that clusters with its peers.
+	Embedded *EmbeddedNATS `yaml:"Embedded"`
+	// Subject prefixes this API's NATS subjects. Default "wsgate.{ApiId}.{StageName}".
+	Subject string `yaml:"Subject"`
+	// RequestTimeout bounds an operation routed to another node; an owner that does
+	// not answer in time is gone (410). Default 2s.
+	RequestTimeout Duration `yaml:"RequestTimeout"`
+}
+
+// EmbeddedNATS is a NATS server run inside the gateway process.
+type EmbeddedNATS struct {
+	// Listen is the NATS client address. Default "127.0.0.1:4222".
+	Listen string `yaml:"Listen"`
+	// ClusterName names the NATS cluster. Default "wsgate".
+	ClusterName string `yaml:"ClusterName"`
+	// ClusterListen is where peers' routes connect, host:port. Required with Routes.
+	ClusterListen string `yaml:"ClusterListen"`
+	// Routes are the peers, nats-route://host:port. Default none (a single server).
+	Routes []string `yaml:"Routes"`
 }
 
 // TLS is a certificate and key in PEM files.
@@ -394,6 +429,14 @@ func (c *Config) SetDefaults() {
 	defInt(&l.MaxURLBytes, 4096)
 	defDur(&l.HandshakeTimeout, 10*time.Second)
 	defDur(&l.ShutdownTimeout, 30*time.Second)
+	if cl := s.Cluster; cl != nil {
+		def(&cl.Subject, "wsgate."+c.API.APIID+"."+c.Stage.StageName)
+		defDur(&cl.RequestTimeout, 2*time.Second)
+		if e := cl.Embedded; e != nil {
+			def(&e.Listen, "127.0.0.1:4222")
+			def(&e.ClusterName, "wsgate")
+		}
+	}
 	if l.ConnectRate > 0 && l.ConnectBurst == 0 {
 		l.ConnectBurst = int(l.ConnectRate + 0.999)
 	}

@@ -299,6 +299,33 @@ func (s *Server) validate(errs *errorList) {
 	if l.ConnectRate < 0 || l.MaxConnections < 0 || l.ConnectBurst < 0 {
 		errs.add("Server.Limits", "ConnectRate, ConnectBurst and MaxConnections must not be negative")
 	}
+	if cl := s.Cluster; cl != nil {
+		switch {
+		case (cl.NatsURL == "") == (cl.Embedded == nil):
+			errs.add("Server.Cluster", "set exactly one of NatsUrl (an external NATS) and Embedded")
+		case cl.Embedded != nil:
+			e := cl.Embedded
+			if _, _, err := net.SplitHostPort(e.Listen); err != nil {
+				errs.add("Server.Cluster.Embedded.Listen", "%q is not host:port", e.Listen)
+			}
+			if len(e.Routes) > 0 && e.ClusterListen == "" {
+				errs.add("Server.Cluster.Embedded.ClusterListen", "required with Routes")
+			}
+			if e.ClusterListen != "" {
+				if _, _, err := net.SplitHostPort(e.ClusterListen); err != nil {
+					errs.add("Server.Cluster.Embedded.ClusterListen", "%q is not host:port", e.ClusterListen)
+				}
+			}
+			for i, r := range e.Routes {
+				if !strings.HasPrefix(r, "nats-route://") && !strings.HasPrefix(r, "nats://") {
+					errs.add(fmt.Sprintf("Server.Cluster.Embedded.Routes[%d]", i), "%q must be nats-route://host:port", r)
+				}
+			}
+		}
+		if strings.ContainsAny(cl.Subject, " *>") || cl.Subject == "" {
+			errs.add("Server.Cluster.Subject", "%q must be a NATS subject without wildcards", cl.Subject)
+		}
+	}
 	if l.MaxMessageBytes > 16<<20 {
 		errs.add("Server.Limits.MaxMessageBytes", "%d is over 16 MiB", l.MaxMessageBytes)
 	}
