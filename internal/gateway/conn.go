@@ -35,7 +35,6 @@ type Conn struct {
 	expiresAt        time.Time
 	ready            chan struct{} // closed once the upgrade is done (ws set) or failed
 
-
 	lastActive   atomic.Int64 // unix nanoseconds of the last client frame
 	queuedMsgs   atomic.Int32
 	queuedBytes  atomic.Int64
