@@ -247,7 +247,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Registered before the 101 is written, so that a POST the client's peer makes as
 	// soon as it sees the socket open finds it; operations wait for the upgrade.
 	c.ready = make(chan struct{})
+	g.mu.Lock() // against Shutdown: a connection registered now is closed by it
+	if g.closing {
+		g.mu.Unlock()
+		g.refuse(w, r, http.StatusServiceUnavailable, "shutting_down", c.id, start)
+		return
+	}
 	g.reg.Add(c)
+	g.mu.Unlock()
 	ws, err := up.Upgrade(w, r)
 	if err != nil {
 		g.reg.Remove(c.id)
