@@ -1,0 +1,378 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Errors a [NATS] registry returns besides [ErrGone], [ErrPayloadTooLarge] and
+// [ErrLimitExceeded]. The @connections API answers both with a 500.
+var (
+	// ErrRemote means the owner node answered with an error other than gone, limit or
+	// too large (a bug or a failure on that node).
+	ErrRemote = errors.New("owner node failed")
+	// ErrUnavailable means the request could not go through NATS: this node is not
+	// connected (NATS outage) or its NATS connection is closed. Whether the connection
+	// is alive is unknown, so it is not reported as gone.
+	ErrUnavailable = errors.New("cluster messaging unavailable")
+)
+
+// Wire format. A request to the owner of connection id X (node N = NodeOf(X)) goes to
+// subject "<Subject>.node.<N>.<op>" with op one of post, get, delete (and ping, used
+// at start-up to find a duplicate node id). The connection id travels in the
+// Wsgate-Connection-Id header; a post's data is the raw payload. The reply carries
+// Wsgate-Status (one of the status values below); an error reply carries its message
+// in Wsgate-Error; a get reply's data is the JSON of [wireInfo].
+const (
+	hdrConnID = "Wsgate-Connection-Id"
+	hdrStatus = "Wsgate-Status"
+	hdrError  = "Wsgate-Error"
+
+	statusOK       = "ok"
+	statusGone     = "gone"
+	statusLimit    = "limit"
+	statusTooLarge = "too_large"
+	statusError    = "error"
+
+	opPost   = "post"
+	opGet    = "get"
+	opDelete = "delete"
+	opPing   = "ping"
+
+	// headerRoom is what a request adds to the payload (protocol headers), kept free
+	// below the NATS server's max_payload.
+	headerRoom = 1024
+)
+
+// wireInfo is [Info] as a get reply carries it.
+type wireInfo struct {
+	ConnectedAt  time.Time `json:"connectedAt"`
+	LastActiveAt time.Time `json:"lastActiveAt"`
+	SourceIP     string    `json:"sourceIp"`
+	UserAgent    string    `json:"userAgent"`
+}
+
+// NATSOptions configures a [NATS] registry. Zero values are the documented defaults.
+type NATSOptions struct {
+	// Conn is this node's NATS connection. Required. The registry does not close it;
+	// configure it to reconnect forever (nats.MaxReconnects(-1)) so a NATS outage is
+	// survived without restarting the node.
+	Conn *nats.Conn
+	// NodeID is this node's id, the first byte of the connection ids it issues. It must
+	// be unique among the nodes sharing Subject.
+	NodeID byte
+	// NodeOf returns the node that owns a connection id, and false for an id that is not
+	// one (such an id is gone). Required (gateway.NodeOf).
+	NodeOf func(id string) (byte, bool)
+	// Subject prefixes the subjects of this API: nodes of one API share it, two APIs on
+	// one NATS use different ones (the config's default is "wsgate.<ApiId>.<StageName>").
+	// A NATS subject without wildcards. Default "wsgate".
+	Subject string
+	// Timeout bounds an operation routed to another node; an owner that does not answer
+	// in time is gone. Default 2s.
+	Timeout time.Duration
+	// MaxPayload is the largest Post accepted, in bytes. Default 131072 (128 KiB).
+	MaxPayload int
+	// Logger receives failures to answer other nodes. Default: discard.
+	Logger *slog.Logger
+}
+
+// NATS is a [Registry] for one gateway node of a cluster. The node's own connections
+// live in a [Local]; Post, Get and Delete for another node's connection are NATS
+// request-replies to the owner, chosen from the connection id with NodeOf (no registry
+// lookup on the hot path). It answers the other nodes' requests for its own connections
+// on "<Subject>.node.<NodeID>.*".
+type NATS struct {
+	local   *Local
+	nc      *nats.Conn
+	node    byte
+	nodeOf  func(string) (byte, bool)
+	subject string
+	timeout time.Duration
+	log     *slog.Logger
+	// prefix[n] is "<Subject>.node.<n>.", built once.
+	prefix [256]string
+
+	closeOnce sync.Once
+	sub       *nats.Subscription
+}
+
+var _ Registry = (*NATS)(nil)
+
+// NewNATS returns the registry for node o.NodeID and subscribes to its subjects. It
+// fails if another node already answers for o.NodeID on o.Subject (checked with one
+// request when the connection is up: a cheap guard against a copied config, not a
+// consensus), or if NATS's max_payload is below o.MaxPayload.
+func NewNATS(o NATSOptions) (*NATS, error) {
+	if o.Conn == nil {
+		return nil, errors.New("cluster: NATSOptions.Conn is required")
+	}
+	if o.NodeOf == nil {
+		return nil, errors.New("cluster: NATSOptions.NodeOf is required")
+	}
+	if o.Subject == "" {
+		o.Subject = "wsgate"
+	}
+	if err := checkSubject(o.Subject); err != nil {
+		return nil, err
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Second
+	}
+	if o.MaxPayload <= 0 {
+		o.MaxPayload = 128 << 10
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if mp := o.Conn.MaxPayload(); mp > 0 && int64(o.MaxPayload)+headerRoom > mp {
+		return nil, fmt.Errorf("cluster: NATS max_payload is %d bytes, below MaxPayload %d plus %d for headers: raise max_payload on the NATS servers", mp, o.MaxPayload, headerRoom)
+	}
+	n := &NATS{
+		local:   NewLocal(o.MaxPayload),
+		nc:      o.Conn,
+		node:    o.NodeID,
+		nodeOf:  o.NodeOf,
+		subject: o.Subject,
+		timeout: o.Timeout,
+		log:     o.Logger.With("node", o.NodeID),
+	}
+	for i := range n.prefix {
+		n.prefix[i] = o.Subject + ".node." + strconv.Itoa(i) + "."
+	}
+	if err := n.checkDuplicate(); err != nil {
+		return nil, err
+	}
+	sub, err := n.nc.Subscribe(n.prefix[n.node]+"*", n.serve)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: subscribe: %w", err)
+	}
+	// Unlimited pending: the handler never blocks (Conn.Send queues), and dropping a
+	// request would turn into a false 410 at the caller after its timeout.
+	if err := sub.SetPendingLimits(-1, -1); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, fmt.Errorf("cluster: subscribe: %w", err)
+	}
+	n.sub = sub
+	if n.nc.IsConnected() {
+		// Make the server register the interest before other nodes are told about us.
+		if err := n.nc.FlushTimeout(n.timeout); err != nil {
+			n.log.Warn("cluster: flush after subscribe", "err", err)
+		}
+	}
+	return n, nil
+}
+
+// checkSubject rejects a prefix that is not a literal NATS subject.
+func checkSubject(s string) error {
+	for tok := range strings.SplitSeq(s, ".") {
+		if tok == "" || tok == "*" || tok == ">" || strings.ContainsAny(tok, " \t\r\n*>") {
+			return fmt.Errorf("cluster: subject %q is not a NATS subject without wildcards", s)
+		}
+	}
+	return nil
+}
+
+// checkDuplicate asks whether a node already answers for this node id.
+func (n *NATS) checkDuplicate() error {
+	if !n.nc.IsConnected() {
+		n.log.Warn("cluster: NATS not connected yet, duplicate node id check skipped")
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), min(n.timeout, time.Second))
+	defer cancel()
+	_, err := n.nc.RequestMsgWithContext(ctx, nats.NewMsg(n.prefix[n.node]+opPing))
+	switch {
+	case err == nil:
+		return fmt.Errorf("cluster: node id %d is already used by another node on subject %q: give each node its own Server.NodeId", n.node, n.subject)
+	case errors.Is(err, nats.ErrNoResponders):
+		return nil
+	default:
+		n.log.Warn("cluster: duplicate node id check failed", "err", err)
+		return nil
+	}
+}
+
+// Close stops answering other nodes: it unsubscribes, lets requests already received
+// finish, and waits (up to Timeout) until NATS knows. Afterwards other nodes get
+// ErrGone for this node's connections at once. It does not close the NATS connection
+// nor this node's connections.
+func (n *NATS) Close() error {
+	var err error
+	n.closeOnce.Do(func() {
+		closed := n.sub.StatusChanged(nats.SubscriptionClosed)
+		if err = n.sub.Drain(); err != nil {
+			err = fmt.Errorf("cluster: drain: %w", err)
+			return
+		}
+		t := time.NewTimer(n.timeout)
+		defer t.Stop()
+		select {
+		case <-closed:
+		case <-t.C:
+			err = errors.New("cluster: drain: requests still in flight after the timeout")
+		}
+		if n.nc.IsConnected() {
+			_ = n.nc.FlushTimeout(n.timeout)
+		}
+	})
+	return err
+}
+
+// Add registers a connection owned by this node.
+func (n *NATS) Add(c Conn) { n.local.Add(c) }
+
+// Remove unregisters it.
+func (n *NATS) Remove(id string) { n.local.Remove(id) }
+
+// Each calls fn for every connection this node owns.
+func (n *NATS) Each(fn func(Conn)) { n.local.Each(fn) }
+
+// Len is the number of connections this node owns.
+func (n *NATS) Len() int { return n.local.Len() }
+
+// Post sends data to the connection, on this node or through its owner.
+func (n *NATS) Post(ctx context.Context, id string, data []byte) error {
+	if len(data) > n.local.MaxPayload {
+		return ErrPayloadTooLarge
+	}
+	owner, ok := n.nodeOf(id)
+	if !ok {
+		return ErrGone
+	}
+	if owner == n.node {
+		return n.local.Post(ctx, id, data)
+	}
+	_, err := n.request(ctx, owner, opPost, id, data)
+	return err
+}
+
+// Get describes the connection, on this node or through its owner.
+func (n *NATS) Get(ctx context.Context, id string) (Info, error) {
+	owner, ok := n.nodeOf(id)
+	if !ok {
+		return Info{}, ErrGone
+	}
+	if owner == n.node {
+		return n.local.Get(ctx, id)
+	}
+	data, err := n.request(ctx, owner, opGet, id, nil)
+	if err != nil {
+		return Info{}, err
+	}
+	var w wireInfo
+	if err := json.Unmarshal(data, &w); err != nil {
+		return Info{}, fmt.Errorf("%w: node %d: bad get reply: %v", ErrRemote, owner, err)
+	}
+	return Info(w), nil
+}
+
+// Delete closes the connection, on this node or through its owner.
+func (n *NATS) Delete(ctx context.Context, id string) error {
+	owner, ok := n.nodeOf(id)
+	if !ok {
+		return ErrGone
+	}
+	if owner == n.node {
+		return n.local.Delete(ctx, id)
+	}
+	_, err := n.request(ctx, owner, opDelete, id, nil)
+	return err
+}
+
+// request sends op for connection id to its owner and returns the reply's data.
+func (n *NATS) request(ctx context.Context, owner byte, op, id string, data []byte) ([]byte, error) {
+	m := &nats.Msg{Subject: n.prefix[owner] + op, Header: nats.Header{hdrConnID: []string{id}}, Data: data}
+	rctx, cancel := context.WithTimeout(ctx, n.timeout)
+	defer cancel()
+	reply, err := n.nc.RequestMsgWithContext(rctx, m)
+	if err != nil {
+		return nil, n.requestError(ctx, owner, err)
+	}
+	switch st := reply.Header.Get(hdrStatus); st {
+	case statusOK:
+		return reply.Data, nil
+	case statusGone:
+		return nil, ErrGone
+	case statusLimit:
+		return nil, ErrLimitExceeded
+	case statusTooLarge:
+		return nil, ErrPayloadTooLarge
+	case statusError:
+		return nil, fmt.Errorf("%w: node %d: %s", ErrRemote, owner, reply.Header.Get(hdrError))
+	default:
+		return nil, fmt.Errorf("%w: node %d: unknown reply status %q", ErrRemote, owner, st)
+	}
+}
+
+// requestError maps a failed request: nobody subscribed to the owner's subject, or the
+// owner did not answer within Timeout while we are connected, means the owner is gone;
+// the caller's own cancellation is returned as is; not being connected is ErrUnavailable.
+func (n *NATS) requestError(ctx context.Context, owner byte, err error) error {
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return fmt.Errorf("%w: node %d has no subscriber", ErrGone, owner)
+	case ctx.Err() != nil:
+		return fmt.Errorf("cluster: request to node %d: %w", owner, ctx.Err())
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout):
+		if !n.nc.IsConnected() {
+			return fmt.Errorf("%w: not connected to NATS (request to node %d timed out)", ErrUnavailable, owner)
+		}
+		return fmt.Errorf("%w: node %d did not answer within %v", ErrGone, owner, n.timeout)
+	case errors.Is(err, nats.ErrMaxPayload):
+		return fmt.Errorf("%w: above NATS max_payload: %v", ErrPayloadTooLarge, err)
+	default:
+		return fmt.Errorf("%w: request to node %d: %v", ErrUnavailable, owner, err)
+	}
+}
+
+// serve answers another node's request for one of this node's connections.
+func (n *NATS) serve(m *nats.Msg) {
+	if m.Reply == "" {
+		return
+	}
+	op := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
+	id := m.Header.Get(hdrConnID)
+	reply := &nats.Msg{Header: make(nats.Header, 2)}
+	var err error
+	switch op {
+	case opPing:
+	case opPost:
+		err = n.local.Post(context.Background(), id, m.Data)
+	case opGet:
+		var info Info
+		if info, err = n.local.Get(context.Background(), id); err == nil {
+			reply.Data, err = json.Marshal(wireInfo(info))
+		}
+	case opDelete:
+		err = n.local.Delete(context.Background(), id)
+	default:
+		err = fmt.Errorf("unknown operation %q", op)
+	}
+	switch {
+	case err == nil:
+		reply.Header.Set(hdrStatus, statusOK)
+	case errors.Is(err, ErrGone):
+		reply.Header.Set(hdrStatus, statusGone)
+	case errors.Is(err, ErrLimitExceeded):
+		reply.Header.Set(hdrStatus, statusLimit)
+	case errors.Is(err, ErrPayloadTooLarge):
+		reply.Header.Set(hdrStatus, statusTooLarge)
+	default:
+		n.log.Error("cluster: answering another node", "op", op, "connection_id", id, "err", err)
+		reply.Header.Set(hdrStatus, statusError)
+		reply.Header.Set(hdrError, err.Error())
+	}
+	if err := m.RespondMsg(reply); err != nil {
+		n.log.Warn("cluster: reply to another node", "op", op, "err", err)
+	}
+}
