@@ -282,6 +282,49 @@ var wantTypes = map[string]map[string]int{
 		"AWS::Lambda::Function": 1, "AWS::IAM::Role": 1, "AWS::Logs::LogGroup": 1,
 		"AWS::Lambda::Version": 1, "AWS::Lambda::Alias": 3,
 	},
+	"api.yaml": {
+		"AWS::ApiGatewayV2::Api": 1, "AWS::ApiGatewayV2::Authorizer": 1, "AWS::Lambda::Permission": 1,
+		"AWS::ApiGatewayV2::Integration": 4, "AWS::ApiGatewayV2::Route": 4,
+		"AWS::ApiGatewayV2::Deployment": 1, "AWS::ApiGatewayV2::Stage": 1, "AWS::Logs::LogGroup": 1,
+		"AWS::ApiGatewayV2::DomainName": 1, "AWS::ApiGatewayV2::ApiMapping": 1,
+		"AWS::Route53::RecordSet": 1,
+	},
+}
+
+// undeployedRoutes lists, for each AWS::ApiGatewayV2::Deployment, the routes it does not
+// DependsOn: a deployment snapshots the routes that exist when it is created, so one
+// created before a route deploys an API without it (or fails on an API without routes).
+func undeployedRoutes(tmpl map[string]any) []string {
+	resources, _ := tmpl["Resources"].(map[string]any)
+	var routes, bad []string
+	for n, r := range resources {
+		if r, _ := r.(map[string]any); r["Type"] == "AWS::ApiGatewayV2::Route" {
+			routes = append(routes, n)
+		}
+	}
+	for n, r := range resources {
+		r, _ := r.(map[string]any)
+		if r["Type"] != "AWS::ApiGatewayV2::Deployment" {
+			continue
+		}
+		var deps []string
+		switch d := r["DependsOn"].(type) {
+		case string:
+			deps = []string{d}
+		case []any:
+			for _, x := range d {
+				s, _ := x.(string)
+				deps = append(deps, s)
+			}
+		}
+		for _, route := range routes {
+			if !slices.Contains(deps, route) {
+				bad = append(bad, "Resources."+n+": DependsOn lacks "+route)
+			}
+		}
+	}
+	sort.Strings(bad)
+	return bad
 }
 
 func TestTemplates(t *testing.T) {
@@ -330,6 +373,9 @@ func TestTemplates(t *testing.T) {
 			}
 			if bad := references(tmpl); len(bad) > 0 {
 				t.Errorf("dangling references:\n%s", strings.Join(bad, "\n"))
+			}
+			if bad := undeployedRoutes(tmpl); len(bad) > 0 {
+				t.Errorf("incomplete DependsOn:\n%s", strings.Join(bad, "\n"))
 			}
 		})
 	}
