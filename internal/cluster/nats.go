@@ -291,6 +291,11 @@ func (n *NATS) Delete(ctx context.Context, id string) error {
 
 // request sends op for connection id to its owner and returns the reply's data.
 func (n *NATS) request(ctx context.Context, owner byte, op, id string, data []byte) ([]byte, error) {
+	// Not connected: fail now rather than let nats.go buffer the request until it
+	// reconnects, which would deliver it after the caller was told it failed.
+	if !n.nc.IsConnected() {
+		return nil, fmt.Errorf("%w: not connected to NATS (request to node %d)", ErrUnavailable, owner)
+	}
 	m := &nats.Msg{Subject: n.prefix[owner] + op, Header: nats.Header{hdrConnID: []string{id}}, Data: data}
 	rctx, cancel := context.WithTimeout(ctx, n.timeout)
 	defer cancel()
