@@ -1,0 +1,161 @@
+package chat
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
+	"github.com/google/go-cmp/cmp"
+)
+
+// fakeConnections records @connections calls; ids in gone answer GoneException.
+type fakeConnections struct {
+	mu      sync.Mutex
+	gone    map[string]bool
+	posts   map[string][]string
+	deletes []string
+}
+
+func (f *fakeConnections) PostToConnection(_ context.Context, in *apigatewaymanagementapi.PostToConnectionInput, _ ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.PostToConnectionOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.gone[*in.ConnectionId] {
+		return nil, &types.GoneException{}
+	}
+	f.posts[*in.ConnectionId] = append(f.posts[*in.ConnectionId], string(in.Data))
+	return &apigatewaymanagementapi.PostToConnectionOutput{}, nil
+}
+
+func (f *fakeConnections) DeleteConnection(_ context.Context, in *apigatewaymanagementapi.DeleteConnectionInput, _ ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.DeleteConnectionOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.deletes = append(f.deletes, *in.ConnectionId)
+	return &apigatewaymanagementapi.DeleteConnectionOutput{}, nil
+}
+
+const origin = "https://ui.dev.example.test"
+
+func newTestServer(t *testing.T) (*Server, *fakeConnections) {
+	t.Helper()
+	fc := &fakeConnections{gone: map[string]bool{}, posts: map[string][]string{}}
+	s, err := New(Options{Domain: "dev.example.test", UIOrigin: origin, WebSocketURL: "wss://ws.dev.example.test/",
+		Key: []byte(strings.Repeat("k", 32)), Connections: fc, IntegrationSecret: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, fc
+}
+
+func do(t *testing.T, h http.Handler, method, path, body string, hdr map[string]string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	for k, v := range hdr {
+		r.Header.Set(k, v)
+	}
+	for _, c := range cookies {
+		r.AddCookie(c)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestLoginCookies(t *testing.T) {
+	s, _ := newTestServer(t)
+	w := do(t, s.Public(), "POST", "/login", `{"user":"alice","password":"demo"}`, map[string]string{"Origin": origin})
+	if w.Code != 200 {
+		t.Fatalf("login: %d %s", w.Code, w.Body)
+	}
+	sc := w.Result().Header.Values("Set-Cookie")
+	if len(sc) != 2 {
+		t.Fatalf("Set-Cookie = %q", sc)
+	}
+	for i, want := range []string{"JWT=", "CSRF-TOKEN="} {
+		c := sc[i]
+		if !strings.HasPrefix(c, want) {
+			t.Errorf("cookie %d = %q, want %s...", i, c, want)
+		}
+		for _, attr := range []string{"Domain=dev.example.test", "Path=/", "Max-Age=900", "Secure", "SameSite=Lax"} {
+			if !strings.Contains(c, attr) {
+				t.Errorf("%s lacks %s: %q", want, attr, c)
+			}
+		}
+		if got := strings.Contains(c, "HttpOnly"); got != (i == 0) {
+			t.Errorf("%s HttpOnly = %v", want, got)
+		}
+	}
+	cookies := w.Result().Cookies()
+	p, claims := s.session(httptest.NewRequest("GET", "/", nil).WithContext(context.Background()))
+	if p != "" {
+		t.Fatal("session without cookies")
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(cookies[0])
+	p, claims = s.session(r)
+	if p != "alice" || claims[CSRFClaim] != cookies[1].Value {
+		t.Errorf("session = %q, csrf claim %v, cookie %q", p, claims[CSRFClaim], cookies[1].Value)
+	}
+
+	for _, tc := range []struct{ name, body, origin string }{
+		{"wrong password", `{"user":"alice","password":"x"}`, origin},
+		{"unknown user", `{"user":"mallory","password":"demo"}`, origin},
+		{"cross-site login", `{"user":"alice","password":"demo"}`, "https://evil.test"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := do(t, s.Public(), "POST", "/login", tc.body, map[string]string{"Origin": tc.origin})
+			if w.Code == 200 || len(w.Result().Cookies()) != 0 {
+				t.Errorf("status %d, cookies %v", w.Code, w.Result().Cookies())
+			}
+		})
+	}
+}
+
+func TestDeliverForgetsGoneAndLogoutDeletes(t *testing.T) {
+	s, fc := newTestServer(t)
+	in := s.Integration()
+	sec := func(id, p string) map[string]string {
+		return map[string]string{"X-Connection-Id": id, "X-Principal": p, IntegrationSecretHeader: "s3cret"}
+	}
+	if w := do(t, in, "POST", "/connect", "", map[string]string{"X-Connection-Id": "a1", "X-Principal": "alice"}); w.Code != 403 {
+		t.Fatalf("connect without the integration secret: %d", w.Code)
+	}
+	for _, c := range [][2]string{{"a1", "alice"}, {"b1", "bob"}, {"b2", "bob"}} {
+		if w := do(t, in, "POST", "/connect", "", sec(c[0], c[1])); w.Code != 200 {
+			t.Fatalf("connect %v: %d", c, w.Code)
+		}
+	}
+	fc.gone["b2"] = true
+	if w := do(t, in, "POST", "/message", `{"action":"send","text":"hi","to":"bob"}`, sec("a1", "alice")); w.Code != 200 {
+		t.Fatalf("message: %d %s", w.Code, w.Body)
+	}
+	if diff := cmp.Diff([]string{"b1"}, s.ConnectionsOf("bob")); diff != "" {
+		t.Errorf("bob's connections (-want +got):\n%s", diff)
+	}
+	if got := s.Stats(); got.Gone != 1 || got.Messages != 1 || got.Open != 2 {
+		t.Errorf("stats = %+v", got)
+	}
+	if len(fc.posts["a1"]) != 1 || len(fc.posts["b1"]) != 1 || !strings.Contains(fc.posts["b1"][0], `"from":"alice"`) {
+		t.Errorf("posts = %v", fc.posts)
+	}
+
+	// Logout needs the CSRF token in the header, then deletes bob's sockets.
+	tok, _ := s.MintToken("bob", "c1", s.now().Add(s.opts.TokenTTL))
+	jc, cc := &http.Cookie{Name: JWTCookie, Value: tok}, &http.Cookie{Name: CSRFCookie, Value: "c1"}
+	if w := do(t, s.Public(), "POST", "/logout", "", map[string]string{"Origin": origin, CSRFHeader: "other"}, jc, cc); w.Code != 403 {
+		t.Errorf("logout with a wrong CSRF header: %d", w.Code)
+	}
+	if w := do(t, s.Public(), "POST", "/logout", "", map[string]string{"Origin": origin, CSRFHeader: "c1"}, jc, cc); w.Code != 200 {
+		t.Errorf("logout: %d %s", w.Code, w.Body)
+	}
+	if diff := cmp.Diff([]string{"b1"}, fc.deletes); diff != "" {
+		t.Errorf("deleted (-want +got):\n%s", diff)
+	}
+	if got := s.ConnectionsOf("bob"); len(got) != 0 {
+		t.Errorf("bob still has %v", got)
+	}
+}

@@ -1,0 +1,241 @@
+package chat
+
+import (
+	"embed"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"net/http"
+	"slices"
+	"time"
+)
+
+//go:embed static
+var static embed.FS
+
+// Public is the surface browsers reach on the UI host: the page, POST /login,
+// POST /logout, GET /api/session and GET /api/config.
+func (s *Server) Public() http.Handler {
+	mux := http.NewServeMux()
+	sub, _ := fs.Sub(static, "static")
+	mux.Handle("GET /", noCache(http.FileServerFS(sub)))
+	mux.HandleFunc("GET /api/config", s.handleConfig)
+	mux.HandleFunc("GET /api/session", s.handleSession)
+	mux.HandleFunc("POST /login", s.handleLogin)
+	mux.HandleFunc("POST /logout", s.handleLogout)
+	return securityHeaders(mux)
+}
+
+// Integration is the surface the gateway's HTTP integrations call: POST /connect,
+// /disconnect and /message with the connection id in X-Connection-Id and the
+// authorizer's principal in X-Principal. It trusts those headers: only the gateway may
+// reach it (a loopback or private listener, and Options.IntegrationSecret).
+func (s *Server) Integration() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /connect", s.handleConnect)
+	mux.HandleFunc("POST /disconnect", s.handleDisconnect)
+	mux.HandleFunc("POST /message", s.handleMessage)
+	return s.checkIntegrationSecret(mux)
+}
+
+func (s *Server) checkIntegrationSecret(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.IntegrationSecret != "" && !constantEqual(r.Header.Get(IntegrationSecretHeader), s.opts.IntegrationSecret) {
+			s.log.Warn("integration call without the integration secret", "path", r.URL.Path, "remote", r.RemoteAddr)
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func noCache(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		h.ServeHTTP(w, r)
+	})
+}
+
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Referrer-Policy", "same-origin")
+		h.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) handleConfig(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"webSocketURL": s.opts.WebSocketURL, "users": Users})
+}
+
+// handleSession tells the page who it is logged in as (the JWT is HttpOnly: the page
+// cannot read it).
+func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
+	p, claims := s.session(r)
+	if p == "" {
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"user": nil})
+		return
+	}
+	exp, _ := claims.GetExpirationTime()
+	writeJSON(w, http.StatusOK, map[string]any{"user": p, "expiresAt": exp.UTC().Format(time.RFC3339)})
+}
+
+// sameOrigin refuses cross-site state-changing requests (login CSRF, forced logout).
+func (s *Server) sameOrigin(w http.ResponseWriter, r *http.Request) bool {
+	if r.Header.Get("Origin") != s.opts.UIOrigin {
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "cross-origin request refused"})
+		return false
+	}
+	return true
+}
+
+func (s *Server) cookie(name, value string, maxAge int, httpOnly bool) *http.Cookie {
+	return &http.Cookie{
+		Name: name, Value: value, Path: "/", Domain: s.opts.Domain, MaxAge: maxAge,
+		Secure: true, HttpOnly: httpOnly, SameSite: http.SameSiteLaxMode,
+	}
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	if !s.sameOrigin(w, r) {
+		return
+	}
+	var in struct{ User, Password string }
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&in); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "expected JSON {\"user\", \"password\"}"})
+		return
+	}
+	if !slices.Contains(Users, in.User) || !constantEqual(in.Password, DemoPassword) {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unknown user or wrong password"})
+		return
+	}
+	csrf := NewCSRFToken()
+	exp := s.now().Add(s.opts.TokenTTL)
+	tok, err := s.MintToken(in.User, csrf, exp)
+	if err != nil {
+		s.log.Error("minting a token", "error", err.Error())
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+		return
+	}
+	maxAge := int(s.opts.TokenTTL / time.Second)
+	http.SetCookie(w, s.cookie(JWTCookie, tok, maxAge, true))
+	http.SetCookie(w, s.cookie(CSRFCookie, csrf, maxAge, false))
+	s.log.Info("login", "user", in.User)
+	writeJSON(w, http.StatusOK, map[string]any{"user": in.User, "expiresAt": exp.UTC().Format(time.RFC3339)})
+}
+
+// handleLogout clears the cookies and closes the user's sockets. It needs the CSRF
+// token in X-CSRF-Token (double submit, bound to the JWT) so that no other site can log
+// the user out.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if !s.sameOrigin(w, r) {
+		return
+	}
+	p, claims := s.session(r)
+	if p != "" {
+		bound, _ := claims[CSRFClaim].(string)
+		c, err := r.Cookie(CSRFCookie)
+		if err != nil || bound == "" || !constantEqual(r.Header.Get(CSRFHeader), c.Value) || !constantEqual(c.Value, bound) {
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "CSRF token missing or wrong"})
+			return
+		}
+	}
+	http.SetCookie(w, s.cookie(JWTCookie, "", -1, true))
+	http.SetCookie(w, s.cookie(CSRFCookie, "", -1, false))
+	closed := 0
+	if p != "" {
+		closed = len(s.ConnectionsOf(p))
+		if err := s.disconnectUser(r.Context(), p); err != nil {
+			s.log.Error("closing sockets on logout", "user", p, "error", err.Error())
+			writeJSON(w, http.StatusBadGateway, map[string]string{"error": "logged out, but some sockets could not be closed"})
+			return
+		}
+		s.log.Info("logout", "user", p, "closed", closed)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"closed": closed})
+}
+
+// integrationIDs reads the connection id and principal the gateway maps into headers.
+func integrationIDs(w http.ResponseWriter, r *http.Request, needPrincipal bool) (id, principal string, ok bool) {
+	id, principal = r.Header.Get("X-Connection-Id"), r.Header.Get("X-Principal")
+	if id == "" || (needPrincipal && principal == "") {
+		http.Error(w, "X-Connection-Id and X-Principal are required", http.StatusBadRequest)
+		return "", "", false
+	}
+	return id, principal, true
+}
+
+// handleConnect runs on $connect, after the authorizer admitted the handshake; a non-2xx
+// answer would refuse it.
+func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
+	id, p, ok := integrationIDs(w, r, true)
+	if !ok {
+		return
+	}
+	if !slices.Contains(Users, p) {
+		http.Error(w, "unknown user", http.StatusForbidden)
+		return
+	}
+	s.register(id, p)
+	s.log.Info("$connect", "connectionId", id, "user", p)
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *Server) handleDisconnect(w http.ResponseWriter, r *http.Request) {
+	id, _, ok := integrationIDs(w, r, false)
+	if !ok {
+		return
+	}
+	s.forget(id, false)
+	s.mu.Lock()
+	s.stats.Disconnects++
+	s.mu.Unlock()
+	s.log.Info("$disconnect", "connectionId", id)
+	w.WriteHeader(http.StatusOK)
+}
+
+// handleMessage runs on the "send" route: the body is the client's message.
+func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) {
+	id, p, ok := integrationIDs(w, r, true)
+	if !ok {
+		return
+	}
+	var m Message
+	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&m); err != nil || m.Text == "" {
+		s.reply(r, id, "messages are {\"action\":\"send\",\"text\":\"...\",\"to\":\"optional user\"}")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if m.To != "" && !slices.Contains(Users, m.To) {
+		s.reply(r, id, "no such user: "+m.To)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	s.mu.Lock()
+	s.stats.Messages++
+	s.mu.Unlock()
+	n, err := s.deliver(r.Context(), p, m.To, m.Text)
+	if err != nil {
+		s.log.Error("delivering", "from", p, "error", err.Error())
+		http.Error(w, "delivery failed", http.StatusBadGateway)
+		return
+	}
+	s.log.Info("message", "from", p, "to", m.To, "delivered", n)
+	w.WriteHeader(http.StatusOK)
+}
+
+// reply pushes an error notice to one connection.
+func (s *Server) reply(r *http.Request, id, text string) {
+	b, _ := json.Marshal(Push{Type: "error", Text: text})
+	if err := s.post(r.Context(), id, b); err != nil && !isGone(err) {
+		s.log.Warn("replying", "connectionId", id, "error", err.Error())
+	}
+}
