@@ -87,15 +87,23 @@ func StartEmbedded(o EmbeddedOptions) (*server.Server, error) {
 	logs := &serverLog{log: o.Logger.With("component", "nats-server")}
 	s.SetLoggerV2(logs, false, false, false)
 	go s.Start()
-	if !s.ReadyForConnections(readyTimeout) {
+	// ReadyForConnections keeps waiting after a listener failed; the failure reaches
+	// the logger first, so check it between short waits.
+	for deadline := time.Now().Add(readyTimeout); ; {
+		if s.ReadyForConnections(25 * time.Millisecond) {
+			return s, nil
+		}
+		err := logs.fatal()
+		if err == nil && time.Now().Before(deadline) {
+			continue
+		}
 		s.Shutdown()
 		s.WaitForShutdown()
-		if err := logs.fatal(); err != nil {
+		if err != nil {
 			return nil, fmt.Errorf("cluster: embedded NATS did not start: %w", err)
 		}
 		return nil, fmt.Errorf("cluster: embedded NATS not ready after %v", readyTimeout)
 	}
-	return s, nil
 }
 
 // hostPort splits host:port; port 0 becomes NATS's "random port".

@@ -1,0 +1,115 @@
+package cluster_test
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsgate/wsgate/internal/cluster"
+)
+
+// Two embedded servers clustered with routes: registries connected to different
+// servers reach each other's connections, both ways.
+func TestEmbeddedRoutes(t *testing.T) {
+	s1 := startServer(t, cluster.EmbeddedOptions{ClusterName: "test", ClusterListen: "127.0.0.1:0"})
+	route := fmt.Sprintf("nats-route://%s", s1.ClusterAddr())
+	s2 := startServer(t, cluster.EmbeddedOptions{ClusterName: "test", ClusterListen: "127.0.0.1:0", Routes: []string{route}})
+	took := eventually(t, 10*time.Second, func() error {
+		if s1.NumRoutes() == 0 || s2.NumRoutes() == 0 {
+			return fmt.Errorf("routes: %d and %d", s1.NumRoutes(), s2.NumRoutes())
+		}
+		return nil
+	})
+	t.Logf("routed after %v", took)
+
+	n1 := newNode(t, s1.ClientURL(), 1, cluster.NATSOptions{})
+	n2 := newNode(t, s2.ClientURL(), 2, cluster.NATSOptions{})
+	c1, r1 := recordingConn(1)
+	n1.Add(c1)
+	c2, r2 := recordingConn(2)
+	n2.Add(c2)
+	// A subscription reaches the other server asynchronously: until it does, the
+	// other side sees no responders (gone).
+	took = eventually(t, 10*time.Second, func() error {
+		if err := n1.Post(t.Context(), c2.ID(), []byte("to 2")); err != nil {
+			return err
+		}
+		return n2.Post(t.Context(), c1.ID(), []byte("to 1"))
+	})
+	t.Logf("delivered across servers after %v", took)
+	if got := r2.Sent(); len(got) == 0 || got[len(got)-1] != "to 2" {
+		t.Errorf("node 2 got %q", got)
+	}
+	if got := r1.Sent(); len(got) == 0 || got[len(got)-1] != "to 1" {
+		t.Errorf("node 1 got %q", got)
+	}
+	info, err := n1.Get(t.Context(), c2.ID())
+	if err != nil || info.UserAgent != "node 2" {
+		t.Errorf("Get across servers: %+v, %v", info, err)
+	}
+	// A duplicate node id is seen across servers too.
+	nc := connect(t, s1.ClientURL())
+	if n, err := cluster.NewNATS(cluster.NATSOptions{Conn: nc, NodeID: 2, NodeOf: nodeOf}); err == nil {
+		_ = n.Close()
+		t.Error("NewNATS with node 2's id on the other server: no error")
+	}
+
+	// Node 2's machine dies, embedded server included: its connections are gone for
+	// node 1 (no responders once the route is down), node 1's own still work.
+	stopServer(s2)
+	took = eventually(t, 10*time.Second, func() error {
+		err := n1.Post(t.Context(), c2.ID(), []byte("to 2"))
+		if !errors.Is(err, cluster.ErrGone) {
+			return fmt.Errorf("Post to node 2: %v, want ErrGone", err)
+		}
+		return nil
+	})
+	t.Logf("node 2 gone for node 1 after %v (a request already on its way waits for the timeout)", took)
+	start := time.Now()
+	if err := n1.Post(t.Context(), c2.ID(), []byte("to 2")); !errors.Is(err, cluster.ErrGone) {
+		t.Errorf("second Post to node 2: %v, want ErrGone", err)
+	}
+	if d := time.Since(start); d > 200*time.Millisecond {
+		t.Errorf("second Post to node 2 took %v, want no responders at once", d)
+	}
+	if err := n1.Post(t.Context(), c1.ID(), []byte("local")); err != nil {
+		t.Errorf("local Post on node 1: %v", err)
+	}
+}
+
+func TestStartEmbeddedErrors(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+
+	tests := []struct {
+		name    string
+		o       cluster.EmbeddedOptions
+		wantErr string
+	}{
+		{name: "client port in use", o: cluster.EmbeddedOptions{Listen: busy.Addr().String()}, wantErr: "did not start"},
+		{name: "route port in use", o: cluster.EmbeddedOptions{Listen: "127.0.0.1:0", ClusterListen: busy.Addr().String()}, wantErr: "did not start"},
+		{name: "bad listen", o: cluster.EmbeddedOptions{Listen: "localhost"}, wantErr: "Listen"},
+		{name: "bad port", o: cluster.EmbeddedOptions{Listen: "127.0.0.1:http"}, wantErr: "bad port"},
+		{name: "routes without cluster listen", o: cluster.EmbeddedOptions{Listen: "127.0.0.1:0", Routes: []string{"nats-route://127.0.0.1:6222"}}, wantErr: "need ClusterListen"},
+		{name: "bad route", o: cluster.EmbeddedOptions{Listen: "127.0.0.1:0", ClusterListen: "127.0.0.1:0", Routes: []string{"127.0.0.1:6222"}}, wantErr: "not nats-route://"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.o.Logger = testLogger(t)
+			s, err := cluster.StartEmbedded(tt.o)
+			if err == nil {
+				stopServer(s)
+				t.Fatalf("StartEmbedded: no error, want one saying %q", tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("StartEmbedded: %v, want an error saying %q", err, tt.wantErr)
+			}
+		})
+	}
+}
