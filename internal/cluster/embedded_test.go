@@ -26,7 +26,12 @@ func TestEmbeddedRoutes(t *testing.T) {
 	t.Logf("routed after %v", took)
 
 	n1 := newNode(t, s1.ClientURL(), 1, cluster.NATSOptions{})
-	n2 := newNode(t, s2.ClientURL(), 2, cluster.NATSOptions{})
+	nc2 := connect(t, s2.ClientURL())
+	n2, err := cluster.NewNATS(cluster.NATSOptions{Conn: nc2, NodeID: 2, NodeOf: nodeOf, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n2.Close() })
 	c1, r1 := recordingConn(1)
 	n1.Add(c1)
 	c2, r2 := recordingConn(2)
@@ -57,23 +62,26 @@ func TestEmbeddedRoutes(t *testing.T) {
 		t.Error("NewNATS with node 2's id on the other server: no error")
 	}
 
-	// Node 2's machine dies, embedded server included: its connections are gone for
-	// node 1 (no responders once the route is down), node 1's own still work.
+	// Node 2's embedded server dies but node 2 lives: its NATS connection moves to s1
+	// (nats.go learned s1's address from the cluster) and node 2 stays reachable.
 	stopServer(s2)
 	took = eventually(t, 10*time.Second, func() error {
-		err := n1.Post(t.Context(), c2.ID(), []byte("to 2"))
-		if !errors.Is(err, cluster.ErrGone) {
-			return fmt.Errorf("Post to node 2: %v, want ErrGone", err)
+		if !nc2.IsConnected() || nc2.ConnectedUrl() == s2.ClientURL() {
+			return fmt.Errorf("node 2 on %q, connected %v", nc2.ConnectedUrl(), nc2.IsConnected())
 		}
-		return nil
+		return n1.Post(t.Context(), c2.ID(), []byte("to 2 via s1"))
 	})
-	t.Logf("node 2 gone for node 1 after %v (a request already on its way waits for the timeout)", took)
+	t.Logf("node 2 reachable through s1 %v after s2 stopped", took)
+
+	// Node 2 dies: its connections are gone for node 1 at once (no responders), node
+	// 1's own still work.
+	nc2.Close()
 	start := time.Now()
 	if err := n1.Post(t.Context(), c2.ID(), []byte("to 2")); !errors.Is(err, cluster.ErrGone) {
-		t.Errorf("second Post to node 2: %v, want ErrGone", err)
+		t.Errorf("Post to dead node 2: %v, want ErrGone", err)
 	}
 	if d := time.Since(start); d > 200*time.Millisecond {
-		t.Errorf("second Post to node 2 took %v, want no responders at once", d)
+		t.Errorf("Post to dead node 2 took %v, want no responders at once", d)
 	}
 	if err := n1.Post(t.Context(), c1.ID(), []byte("local")); err != nil {
 		t.Errorf("local Post on node 1: %v", err)
