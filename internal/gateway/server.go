@@ -14,10 +14,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/wsgate/wsgate/internal/cluster"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/mgmt"
 )
@@ -30,6 +32,8 @@ type Addrs struct {
 	Management string
 	// TLS says whether WebSocket is wss.
 	TLS bool
+	// NATS is the embedded NATS server's client URL (Server.Cluster.Embedded), else "".
+	NATS string
 }
 
 // Serve runs the gateway cfg describes until ctx ends, then shuts down gracefully:
@@ -50,6 +54,15 @@ func Serve(ctx context.Context, cfg *config.Config, deps BuildDeps, ready func(A
 			return err
 		}
 		deps.Lambda = lc
+	}
+	var addrs Addrs
+	if cfg.Server.Cluster != nil && deps.Registry == nil {
+		reg, url, stop, err := startCluster(cfg, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		deps.Registry, addrs.NATS = reg, url
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -142,7 +155,7 @@ func Serve(ctx context.Context, cfg *config.Config, deps BuildDeps, ready func(A
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- wsSrv.Serve(wsLn) }()
 	go func() { serveErr <- mSrv.Serve(mLn) }()
-	addrs := Addrs{WebSocket: wsLn.Addr().String(), Management: mLn.Addr().String(), TLS: cfg.Server.TLS != nil}
+	addrs.WebSocket, addrs.Management, addrs.TLS = wsLn.Addr().String(), mLn.Addr().String(), cfg.Server.TLS != nil
 	readyFlag.Store(true)
 	log.Info("listening", "websocket", addrs.WebSocket, "management", addrs.Management, "tls", addrs.TLS, "stage", cfg.Stage.StageName)
 	if ready != nil {
@@ -169,6 +182,62 @@ func Serve(ctx context.Context, cfg *config.Config, deps BuildDeps, ready func(A
 		return runErr
 	}
 	return nil
+}
+
+// startCluster connects this node to the cluster's NATS (starting the embedded server
+// first if configured) and returns its registry, the embedded server's URL, and how to
+// stop them (after the gateway has shut down).
+func startCluster(cfg *config.Config, log *slog.Logger) (cluster.Registry, string, func(), error) {
+	cl := cfg.Server.Cluster
+	var stops []func()
+	stop := func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	url, embeddedURL := cl.NatsURL, ""
+	if e := cl.Embedded; e != nil {
+		s, err := cluster.StartEmbedded(cluster.EmbeddedOptions{
+			Listen: e.Listen, ClusterName: e.ClusterName, ClusterListen: e.ClusterListen, Routes: e.Routes,
+			MaxPayload: int32(max(1<<20, 2*cfg.Server.Limits.MaxMessageBytes)), Logger: log.With("component", "nats"),
+		})
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("Server.Cluster.Embedded: %w", err)
+		}
+		stops = append(stops, func() { s.Shutdown(); s.WaitForShutdown() })
+		url, embeddedURL = s.ClientURL(), s.ClientURL()
+	}
+	opts := []nats.Option{
+		nats.Name(fmt.Sprintf("wsgate %s/%s node %d", cfg.API.APIID, cfg.Stage.StageName, cfg.Server.NodeID)),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.RetryOnFailedConnect(true),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("cluster: NATS disconnected", "error", fmt.Sprint(err)) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("cluster: NATS reconnected", "server", nc.ConnectedUrlRedacted()) }),
+	}
+	if cl.CredentialsFile != "" {
+		opts = append(opts, nats.UserCredentials(cl.CredentialsFile))
+	}
+	if cl.CAFile != "" {
+		opts = append(opts, nats.RootCAs(cl.CAFile))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		stop()
+		return nil, "", nil, fmt.Errorf("Server.Cluster: connecting to NATS: %w", err)
+	}
+	stops = append(stops, nc.Close)
+	reg, err := cluster.NewNATS(cluster.NATSOptions{
+		Conn: nc, NodeID: byte(cfg.Server.NodeID), NodeOf: NodeOf, Subject: cl.Subject,
+		Timeout: cl.RequestTimeout.D(), MaxPayload: cfg.Server.Limits.MaxMessageBytes, Logger: log.With("component", "cluster"),
+	})
+	if err != nil {
+		stop()
+		return nil, "", nil, fmt.Errorf("Server.Cluster: %w", err)
+	}
+	stops = append(stops, func() { _ = reg.Close() })
+	log.Info("cluster: joined", "node", cfg.Server.NodeID, "subject", cl.Subject, "nats", nc.ConnectedUrlRedacted())
+	return reg, embeddedURL, stop, nil
 }
 
 func needsLambda(cfg *config.Config) bool {
