@@ -73,15 +73,23 @@ func TestEmbeddedRoutes(t *testing.T) {
 	})
 	t.Logf("node 2 reachable through s1 %v after s2 stopped", took)
 
-	// Node 2 dies: its connections are gone for node 1 at once (no responders), node
-	// 1's own still work.
+	// Node 2 dies: its connections are gone for node 1, within the timeout (a request
+	// that reaches the server before it notices the dead client waits for it), then at
+	// once (no responders). Node 1's own connections still work.
 	nc2.Close()
 	start := time.Now()
 	if err := n1.Post(t.Context(), c2.ID(), []byte("to 2")); !errors.Is(err, cluster.ErrGone) {
 		t.Errorf("Post to dead node 2: %v, want ErrGone", err)
 	}
+	if d := time.Since(start); d > 2*time.Second+500*time.Millisecond {
+		t.Errorf("Post to dead node 2 took %v, want at most the 2s timeout", d)
+	}
+	start = time.Now()
+	if err := n1.Post(t.Context(), c2.ID(), []byte("to 2")); !errors.Is(err, cluster.ErrGone) {
+		t.Errorf("second Post to dead node 2: %v, want ErrGone", err)
+	}
 	if d := time.Since(start); d > 200*time.Millisecond {
-		t.Errorf("Post to dead node 2 took %v, want no responders at once", d)
+		t.Errorf("second Post to dead node 2 took %v, want no responders at once", d)
 	}
 	if err := n1.Post(t.Context(), c1.ID(), []byte("local")); err != nil {
 		t.Errorf("local Post on node 1: %v", err)
