@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -258,7 +259,7 @@ func (l *loader) dial(idx int, tok token) (*client, error) {
 		HandshakeTimeout:   15 * time.Second,
 		ReadMaxPayloadSize: 1 << 20,
 		NewDialer: func() (gws.Dialer, error) {
-			return &net.Dialer{Timeout: 15 * time.Second, LocalAddr: src}, nil
+			return &net.Dialer{Timeout: 15 * time.Second, LocalAddr: src, Control: bindNoPort}, nil
 		},
 		NewSession: func() gws.SessionStorage { return noSession{} },
 	})
@@ -300,6 +301,17 @@ func (c *client) whoami(timeout time.Duration) (string, error) {
 	case <-t.C:
 		return "", errors.New("whoami: no answer")
 	}
+}
+
+// ipBindAddressNoPort is Linux's IP_BIND_ADDRESS_NO_PORT: with a source address set,
+// the port is chosen at connect time for the whole 4-tuple, so each source address
+// has its own ephemeral port range per destination and ports in TIME_WAIT are reused.
+const ipBindAddressNoPort = 24
+
+func bindNoPort(_, _ string, rc syscall.RawConn) error {
+	return rc.Control(func(fd uintptr) {
+		_ = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
+	})
 }
 
 // noSession keeps no per-connection map in the client.

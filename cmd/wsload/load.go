@@ -28,6 +28,7 @@ type loadConfig struct {
 	mgmtURL    string // the @connections base: http://host:port/{stage}
 	metricsURL string // the gateway's /metrics; "" when it has none
 	pid        int    // the gateway's pid, for RSS and CPU; 0: unknown
+	backendPID int    // the integration backend's pid, for CPU; 0: unknown
 
 	auth    bool   // send cookies and ?csrf=
 	secret  string // HS256 secret

@@ -62,6 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&c.mgmtURL, "mgmt", "http://127.0.0.1:8081/dev", "@connections base URL (up to the stage)")
 	fs.StringVar(&c.metricsURL, "metrics", "", "the gateway's /metrics URL (goroutines, heap, connections); empty: none")
 	fs.IntVar(&c.pid, "pid", 0, "the gateway's process id (RSS and CPU from /proc); 0: not measured")
+	fs.IntVar(&c.backendPID, "backend-pid", 0, "the integration backend's process id (CPU); 0: not measured")
 	fs.BoolVar(&c.auth, "auth", true, "send the JWT and CSRF-TOKEN cookies and ?csrf=")
 	secretEnv := fs.String("secret-env", "", "environment variable holding the HS256 secret; empty: wsgate's development key")
 	fs.StringVar(&c.keyFile, "key-file", "", "PEM private key to sign with (EC P-256: ES256); overrides the HS256 secret")

@@ -86,6 +86,8 @@ func live(cs []*client) []*client {
 
 // connect opens cfg.n connections with fresh tokens (minted before the clock starts)
 // and reports the failures into r.
+//
+// The gateway's, the backend's and wsload's CPU during the handshakes go into r.
 func (l *loader) connect(ctx context.Context, r *Report, offset int) ([]*client, time.Duration, *recorder, error) {
 	m, err := newMinter(l.cfg.secret, l.cfg.keyFile)
 	if err != nil {
@@ -95,9 +97,11 @@ func (l *loader) connect(ctx context.Context, r *Report, offset int) ([]*client,
 	if err != nil {
 		return nil, 0, nil, err
 	}
+	cpu := l.startCPU()
 	t0 := time.Now()
 	cs, rec, fails := l.connectAll(ctx, toks, l.cfg.conc, offset)
 	el := time.Since(t0)
+	cpu.report(r, "connect_")
 	for k, v := range fails {
 		r.Errors["connect: "+k] += v
 	}
@@ -171,14 +175,10 @@ func (l *loader) idle(ctx context.Context) (*Report, error) {
 // connectStorm measures authenticated handshakes per second.
 func (l *loader) connectStorm(ctx context.Context) (*Report, error) {
 	r := l.newReport("connect")
-	cpu := startCPU(l.cfg.pid)
-	self := startCPU(selfPID())
 	cs, el, hs, err := l.connect(ctx, r, 0)
 	if err != nil {
 		return nil, err
 	}
-	r.Figures["gateway_cores"] = cpu.cores()
-	r.Figures["wsload_cores"] = self.cores()
 	r.Figures["conns"] = float64(len(cs))
 	r.Figures["connects_per_s"] = float64(len(cs)) / el.Seconds()
 	r.Latency["handshake"] = hs.summary()
@@ -200,32 +200,24 @@ func (l *loader) push(ctx context.Context) (*Report, error) {
 	if len(cs) == 0 {
 		return l.finish(r), nil
 	}
-	p := l.newPoster()
-	jobs := make(chan postJob, max(int(l.cfg.rate), 1))
-	posted := make(chan struct{})
-	go func() { p.run(jobs); close(posted) }()
-	cpu := startCPU(l.cfg.pid)
-	self := startCPU(selfPID())
-	t0 := time.Now()
-	issued, dropped := pace(ctx, l.cfg.rate, l.cfg.duration, func(seq int64, at time.Time) bool {
-		j := postJob{at: at}
-		if l.cfg.stale > 0 && rand.Float64() < l.cfg.stale {
-			j.id, j.stale = staleID(), true
-		} else {
-			j.id = cs[int(seq)%len(cs)].connID()
+	hc := newHTTPClient(l.cfg.writers)
+	var p *poster
+	var issued, dropped int64
+	var cpu cpuMeters
+	// A one-second warm-up (keep-alive connections, pools) whose figures are dropped.
+	for _, d := range []time.Duration{time.Second, l.cfg.duration} {
+		if d == l.cfg.duration {
+			time.Sleep(500 * time.Millisecond)
+			l.lat.Store(&recorder{})
+			l.received.Store(0)
+			cpu = l.startCPU()
 		}
-		select {
-		case jobs <- j:
-			return true
-		default:
-			return false
-		}
-	})
-	close(jobs)
-	<-posted
-	el := time.Since(t0)
-	r.Figures["gateway_cores"] = cpu.cores()
-	r.Figures["wsload_cores"] = self.cores()
+		p = l.newPoster()
+		p.hc = hc
+		issued, dropped = l.pushPhase(ctx, p, cs, d)
+	}
+	el := l.cfg.duration
+	cpu.report(r, "")
 	time.Sleep(time.Second) // deliveries in flight
 	ok, stale := p.tally.ok.Load(), p.tally.goneStale.Load()
 	r.Figures["posts_issued"] = float64(issued)
@@ -241,6 +233,30 @@ func (l *loader) push(ctx context.Context) (*Report, error) {
 		r.Errors["not_delivered"] = int(lost)
 	}
 	return l.finish(r), nil
+}
+
+// pushPhase POSTs at cfg.rate for d to the clients round robin (a share to stale ids).
+func (l *loader) pushPhase(ctx context.Context, p *poster, cs []*client, d time.Duration) (issued, dropped int64) {
+	jobs := make(chan postJob, max(int(l.cfg.rate), 1))
+	posted := make(chan struct{})
+	go func() { p.run(jobs); close(posted) }()
+	issued, dropped = pace(ctx, l.cfg.rate, d, func(seq int64, at time.Time) bool {
+		j := postJob{at: at}
+		if l.cfg.stale > 0 && rand.Float64() < l.cfg.stale {
+			j.id, j.stale = staleID(), true
+		} else {
+			j.id = cs[int(seq)%len(cs)].connID()
+		}
+		select {
+		case jobs <- j:
+			return true
+		default:
+			return false
+		}
+	})
+	close(jobs)
+	<-posted
+	return issued, dropped
 }
 
 func maps(dst map[string]int, src map[string]int) {
@@ -278,8 +294,7 @@ func (l *loader) route(ctx context.Context) (*Report, error) {
 			}
 		})
 	}
-	cpu := startCPU(l.cfg.pid)
-	self := startCPU(selfPID())
+	cpu := l.startCPU()
 	t0 := time.Now()
 	issued, dropped := pace(ctx, l.cfg.rate, l.cfg.duration, func(seq int64, at time.Time) bool {
 		select {
@@ -292,8 +307,7 @@ func (l *loader) route(ctx context.Context) (*Report, error) {
 	close(jobs)
 	wg.Wait()
 	el := time.Since(t0)
-	r.Figures["gateway_cores"] = cpu.cores()
-	r.Figures["wsload_cores"] = self.cores()
+	cpu.report(r, "")
 	deadline := time.Now().Add(5 * time.Second)
 	for l.received.Load() < issued-dropped-writeErrs.Load() && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
@@ -367,7 +381,9 @@ func (l *loader) fanout(ctx context.Context) (*Report, error) {
 		time.Sleep(time.Second)
 		return p, time.Since(t0), issued, dropped
 	}
-	// Phase 1: everyone reads.
+	// Warm-up (dropped), then phase 1: everyone reads.
+	phase("warm-up")
+	l.lat.Store(&recorder{})
 	rssStart, _ := readProc(l.cfg.pid)
 	p1, el1, _, d1 := phase("base")
 	base := l.lat.Load().summary()
@@ -397,9 +413,9 @@ func (l *loader) fanout(ctx context.Context) (*Report, error) {
 			}
 		}
 	}()
-	cpu := startCPU(l.cfg.pid)
+	cpu := l.startCPU()
 	p2, el2, _, d2 := phase("slow")
-	r.Figures["gateway_cores"] = cpu.cores()
+	cpu.report(r, "")
 	close(stopSampling)
 	<-sampled
 	withSlow := l.lat.Load().summary()
@@ -578,4 +594,22 @@ loop:
 	l.onClose.Store(nil)
 	l.drain(context.Background(), live(all))
 	return l.finish(r), nil
+}
+
+// cpuMeters measure the gateway's, the backend's and wsload's CPU over a phase.
+type cpuMeters struct{ gw, be, self cpuMeter }
+
+func (l *loader) startCPU() cpuMeters {
+	return cpuMeters{startCPU(l.cfg.pid), startCPU(l.cfg.backendPID), startCPU(selfPID())}
+}
+
+// report records the average cores each used, as <prefix>gateway_cores etc.
+func (m cpuMeters) report(r *Report, prefix string) {
+	if m.gw.pid > 0 {
+		r.Figures[prefix+"gateway_cores"] = m.gw.cores()
+	}
+	if m.be.pid > 0 {
+		r.Figures[prefix+"backend_cores"] = m.be.cores()
+	}
+	r.Figures[prefix+"wsload_cores"] = m.self.cores()
 }

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/gateway"
+)
+
+// benchConfig is bench/gateway.yaml with its placeholders filled as bench/run does.
+func benchConfig(t *testing.T, backendURL string) *config.Config {
+	t.Helper()
+	b, err := os.ReadFile("../../bench/gateway.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := strings.NewReplacer("@BACKEND@", backendURL, "@ALG@", "HS256", "@KEY@", "{DevKey: true}",
+		"@IDLE@", "10m", "@MAXDUR@", "2h").Replace(string(b))
+	cfg, err := config.Parse([]byte(y))
+	if err != nil {
+		t.Fatalf("bench/gateway.yaml: %v", err)
+	}
+	return cfg
+}
+
+// TestSmoke runs every scenario with a handful of connections for about a second
+// against an in-process gateway built from bench/gateway.yaml, so the harness does not
+// rot: each report must show traffic and no errors.
+func TestSmoke(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	beURL, beDone, err := startBackend(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := benchConfig(t, beURL)
+	getenv := func(k string) string {
+		if k == "WSLOAD_MGMT_SECRET" {
+			return "smoke-secret"
+		}
+		return ""
+	}
+	ready := make(chan gateway.Addrs, 1)
+	served := make(chan error, 1)
+	go func() {
+		served <- gateway.Serve(ctx, cfg, gateway.BuildDeps{Getenv: getenv}, func(a gateway.Addrs) { ready <- a })
+	}()
+	var a gateway.Addrs
+	select {
+	case a = <-ready:
+	case err := <-served:
+		t.Fatalf("Serve: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("gateway not ready")
+	}
+	base := loadConfig{
+		target: "wsgate", wsURL: "ws://" + a.WebSocket + "/", mgmtURL: "http://" + a.Management + "/bench",
+		metricsURL: "http://" + a.Management + "/metrics", pid: os.Getpid(), backendPID: os.Getpid(),
+		auth: true, secret: gateway.DevHMACSecret, srcIPs: 2, n: 20, conc: 8, rate: 200,
+		duration: time.Second, payload: 32, writers: 4, stale: 0.1, slow: 0.1, stallFor: time.Minute,
+		hold: 100 * time.Millisecond, sampleEach: 500 * time.Millisecond, routeRate: 100,
+		accessKey: "AKIDWSLOAD", secretKey: "smoke-secret", region: "us-east-1",
+	}
+	// want names, per scenario, the figures that must be positive.
+	cases := []struct {
+		scenario string
+		edit     func(*loadConfig)
+		want     []string
+	}{
+		{"idle", nil, []string{"conns", "connects_per_s", "rss_after_mib", "goroutines_per_conn"}},
+		{"connect", nil, []string{"conns", "connects_per_s", "connect_gateway_cores"}},
+		{"push", nil, []string{"posts_per_s", "posts_200", "posts_410_stale", "delivered"}},
+		{"push", func(c *loadConfig) { c.signed = true }, []string{"posts_per_s", "delivered"}},
+		{"route", nil, []string{"messages_per_s", "received"}},
+		{"fanout", func(c *loadConfig) { c.duration = 500 * time.Millisecond }, []string{"deliveries_per_s_base", "deliveries_per_s_slow", "slow_readers", "rss_max_mib"}},
+		{"soak", func(c *loadConfig) { c.duration = 2 * time.Second; c.rate = 50 }, []string{"messages_per_s", "posts_200"}},
+	}
+	groups := map[string]*group{}
+	for _, tc := range cases {
+		c := base
+		if tc.edit != nil {
+			tc.edit(&c)
+		}
+		name := tc.scenario
+		if c.signed {
+			name += "-signed"
+		}
+		t.Run(name, func(t *testing.T) {
+			l := newLoader(c)
+			defer close(l.done)
+			r, err := l.runScenario(context.Background(), tc.scenario)
+			if err != nil {
+				t.Fatal(err)
+			}
+			summarize(io.Discard, r)
+			groups[name] = &group{key: name, runs: []*Report{r}}
+			for _, f := range tc.want {
+				if r.Figures[f] <= 0 {
+					t.Errorf("figure %s = %v, want > 0", f, r.Figures[f])
+				}
+			}
+			if n := r.ErrorCount(); n > 0 && !(tc.scenario == "fanout" && onlyGeneratorSlack(r)) {
+				t.Errorf("errors: %v %v", r.Errors, r.ErrorSamples)
+			}
+			for name, lat := range r.Latency {
+				if lat.N == 0 && name != "fast_with_slow" {
+					t.Errorf("latency %s: no samples", name)
+				}
+			}
+		})
+	}
+	var md strings.Builder
+	writeReport(&md, groups, "smoke")
+	if !strings.Contains(md.String(), "### push-signed") {
+		t.Errorf("report:\n%s", md.String())
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	if err := <-beDone; err != nil {
+		t.Errorf("backend: %v", err)
+	}
+}
+
+func onlyGeneratorSlack(r *Report) bool {
+	for k := range r.Errors {
+		if k != "generator_dropped" {
+			return false
+		}
+	}
+	return true
+}
