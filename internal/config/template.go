@@ -86,7 +86,12 @@ func ParseTemplate(tmpl, overrides []byte) (*Config, error) {
 	if len(doc.Content) != 1 {
 		return nil, errors.New("template: empty")
 	}
-	root, ok := nodeValue(doc.Content[0]).(map[string]any)
+	budget := maxTemplateNodes
+	v, err := nodeValue(doc.Content[0], &budget)
+	if err != nil {
+		return nil, fmt.Errorf("template: %w", err)
+	}
+	root, ok := v.(map[string]any)
 	if !ok {
 		return nil, errors.New("template: not a mapping")
 	}
@@ -566,28 +571,44 @@ func (b *builder) templateNames(err error) error {
 	return fmt.Errorf("invalid configuration: %w", errors.Join(out...))
 }
 
+// maxTemplateNodes bounds the values a template expands to (YAML aliases can make a
+// small file expand exponentially). CloudFormation's own limit is 1 MB of template.
+const maxTemplateNodes = 1 << 20
+
 // nodeValue turns YAML into plain values, with CloudFormation's short-form tags
 // (!Ref, !Sub, !GetAtt, ...) as their long forms ({"Ref": x}, {"Fn::Sub": x}, ...).
-func nodeValue(n *yaml.Node) any {
+// Each node expanded takes one from *budget.
+func nodeValue(n *yaml.Node, budget *int) (any, error) {
+	if *budget--; *budget < 0 {
+		return nil, errors.New("too large (aliases expand to more than a million values)")
+	}
 	var v any
 	switch n.Kind {
 	case yaml.AliasNode:
-		return nodeValue(n.Alias)
+		return nodeValue(n.Alias, budget)
 	case yaml.DocumentNode:
 		if len(n.Content) == 1 {
-			return nodeValue(n.Content[0])
+			return nodeValue(n.Content[0], budget)
 		}
-		return nil
+		return nil, nil
 	case yaml.SequenceNode:
 		list := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			list = append(list, nodeValue(c))
+			x, err := nodeValue(c, budget)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, x)
 		}
 		v = list
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			m[n.Content[i].Value] = nodeValue(n.Content[i+1])
+			x, err := nodeValue(n.Content[i+1], budget)
+			if err != nil {
+				return nil, err
+			}
+			m[n.Content[i].Value] = x
 		}
 		v = m
 	case yaml.ScalarNode:
@@ -598,7 +619,7 @@ func nodeValue(n *yaml.Node) any {
 		}
 	}
 	if !isIntrinsicTag(n.Tag) {
-		return v
+		return v, nil
 	}
 	name := strings.TrimPrefix(n.Tag, "!")
 	switch name {
@@ -612,7 +633,7 @@ func nodeValue(n *yaml.Node) any {
 	default:
 		name = "Fn::" + name
 	}
-	return map[string]any{name: v}
+	return map[string]any{name: v}, nil
 }
 
 func isIntrinsicTag(tag string) bool {
@@ -672,6 +693,9 @@ func newEvaluator(root map[string]any, given map[string]string, s Server) (*eval
 		}
 	}
 	for _, name := range sortedKeys(params) {
+		if _, ok := ev.resources[name]; ok {
+			return nil, fmt.Errorf("Parameters.%s: also a resource's logical id", name)
+		}
 		p, _ := params[name].(map[string]any)
 		typ, _ := p["Type"].(string)
 		val, ok := given[name]
