@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -71,4 +72,44 @@ func TestTwoNodesShareConnections(t *testing.T) {
 	if !errors.As(err, &gone) || time.Since(start) > time.Second {
 		t.Errorf("unknown node: %v after %v, want GoneException at once", err, time.Since(start))
 	}
+}
+
+// Two nodes that each embed NATS and cluster through routes (the single-binary setup).
+func TestEmbeddedNATSWithRoutes(t *testing.T) {
+	be := echoBackend(t)
+	base := chatConfig(be.URL, "")
+	r1, r2 := freeAddr(t), freeAddr(t)
+	routes := fmt.Sprintf("[nats-route://%s, nats-route://%s]", r1, r2)
+	n1 := startGateway(t, base+fmt.Sprintf("  NodeId: 1\n  Cluster: {Embedded: {Listen: 127.0.0.1:0, ClusterListen: %s, Routes: %s}}\n", r1, routes), BuildDeps{})
+	n2 := startGateway(t, base+fmt.Sprintf("  NodeId: 2\n  Cluster: {Embedded: {Listen: 127.0.0.1:0, ClusterListen: %s, Routes: %s}}\n", r2, routes), BuildDeps{})
+	c1 := mustDial(t, n1, loginAs(t, "alice", time.Now().Add(time.Hour)))
+	id1 := be.next(t, "/connect").Header.Get("X-Connection-Id")
+	api2 := mgmtClient(n2, "")
+	unsigned := func(o *apigatewaymanagementapi.Options) { o.Credentials = nil }
+	// The route between the two servers comes up asynchronously: until it does, node
+	// 1 has no subscriber as seen from node 2 (410). Poll, bounded.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := api2.PostToConnection(context.Background(), &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: &id1, Data: []byte("over the route")}, unsigned)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no delivery across the NATS route after 10s: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling a route coming up, bounded by the deadline
+	}
+	if got := read(t, c1); got != "over the route" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
