@@ -1,6 +1,8 @@
 // Command wsgate is the wsgate tool:
 //
 //	wsgate serve       run the self-hosted WebSocket gateway (API Gateway's contract)
+//	wsgate dev         run the gateway, the cookie authorizer and the reference chat
+//	                   (backend and page) over TLS on loopback, with generated keys
 //	wsgate token       mint a development JWT + CSRF token for the default config
 //	wsgate demo        decide real-shaped $connect handshakes with an embedded dev key
 //	wsgate authorize   decide one API Gateway REQUEST authorizer event read from stdin,
@@ -31,6 +33,8 @@ const usage = `usage:
                        run the gateway (default config: a cookie-authenticated echo API)
   wsgate token [--sub NAME] [--ttl D]
                        mint a development-key JWT and CSRF token for the default config
+  wsgate dev [--ui-port P] [--ws-port P] [--env NAME]
+                       run gateway + cookie authorizer + reference chat over TLS on loopback
   wsgate demo          decide sample $connect handshakes with an embedded dev key
   wsgate authorize     decide one REQUEST authorizer event (JSON on stdin); WSGATE_* configure it
 `
@@ -45,6 +49,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, args[1:], getenv, stdout, stderr)
 	case "token":
 		return token(args[1:], stdout, stderr)
+	case "dev":
+		return dev(ctx, args[1:], getenv, stdout, stderr)
 	case "demo":
 		return demo(ctx, stdout, stderr)
 	case "authorize":
