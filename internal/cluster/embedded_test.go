@@ -94,6 +94,9 @@ func TestEmbeddedRoutes(t *testing.T) {
 	if err := n1.Post(t.Context(), c1.ID(), []byte("local")); err != nil {
 		t.Errorf("local Post on node 1: %v", err)
 	}
+	if err := n2.Close(); err != nil {
+		t.Errorf("Close after its NATS connection closed: %v", err)
+	}
 }
 
 func TestStartEmbeddedErrors(t *testing.T) {

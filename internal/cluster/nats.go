@@ -211,6 +211,10 @@ func (n *NATS) Close() error {
 	n.closeOnce.Do(func() {
 		closed := n.sub.StatusChanged(nats.SubscriptionClosed)
 		if err = n.sub.Drain(); err != nil {
+			if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrBadSubscription) {
+				err = nil // the server already forgot the subscription
+				return
+			}
 			err = fmt.Errorf("cluster: drain: %w", err)
 			return
 		}
