@@ -176,6 +176,30 @@ func TestClusterOfProcesses(t *testing.T) {
 
 	t.Run("a killed node's connections are gone; the others are untouched", func(t *testing.T) {
 		dead := nodes[2]
+		// Traffic to a survivor's client through the other survivor, across the kill.
+		target := nodes[0].clients[1]
+		stop := make(chan struct{})
+		sent := make(chan int, 1)
+		go func() {
+			i := 0
+			for {
+				select {
+				case <-stop:
+					sent <- i
+					return
+				default:
+				}
+				if st := post(t, nodes[1], target.id, fmt.Sprintf("seq %d", i)); st != 200 {
+					t.Errorf("POST to a survivor during the kill: %d", st)
+					sent <- i
+					return
+				}
+				i++
+			}
+		}()
+		for i := range 5 { // some traffic before the kill
+			target.expect(t, fmt.Sprintf("seq %d", i))
+		}
 		_ = dead.cmd.Process.Kill()
 		<-dead.exited
 		deadline := time.Now().Add(5 * time.Second)
@@ -190,6 +214,12 @@ func TestClusterOfProcesses(t *testing.T) {
 				}
 			}
 		}
+		close(stop)
+		n := <-sent
+		for i := 5; i < n; i++ {
+			target.expect(t, fmt.Sprintf("seq %d", i))
+		}
+		t.Logf("%d messages to a survivor across the kill, all delivered in order", n)
 		for i := range 20 {
 			for _, n := range nodes[:2] {
 				for _, cl := range n.clients {
