@@ -1,0 +1,603 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+var updateDocsImg = flag.Bool("update-docs-img", false, "rewrite docs/img/dev-chat.png from the browser test")
+
+// devRun is a `wsgate dev` started in-process by startDev.
+type devRun struct {
+	devInfo
+	logs *syncBuffer
+}
+
+// startDev runs runDev on port 0 with its CA in a temporary directory until the test
+// ends.
+func startDev(t *testing.T) *devRun {
+	t.Helper()
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan devInfo, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- runDev(ctx, devOptions{Dir: t.TempDir(), Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, func(d devInfo) { ready <- d })
+	}()
+	var d devInfo
+	select {
+	case d = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("runDev: %v\nlogs:\n%s", err, logs.String())
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("runDev returned %v", err)
+		}
+	})
+	return &devRun{devInfo: d, logs: logs}
+}
+
+// artifactsDir is where screenshots go: $WSGATE_ARTIFACTS, or the repository's
+// artifacts/ (ignored by git).
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("WSGATE_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// browser starts headless Chromium with the dev hosts and evil.test mapped to loopback
+// and certificate errors ignored (this throwaway profile only), and returns its context.
+func browser(t *testing.T, hosts ...string) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("chromium is not installed: the browser tests need the Debian package chromium (scripts/test installs it: apt-get install chromium): %v", err)
+	}
+	rules := make([]string, len(hosts))
+	for i, h := range hosts {
+		rules[i] = "MAP " + h + " 127.0.0.1"
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("host-resolver-rules", strings.Join(rules, ", ")),
+		chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.WindowSize(900, 720),
+	}
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, bcancel := chromedp.NewContext(actx)
+	// Start the browser now, so that tabs made later share it.
+	if err := chromedp.Do(bctx); err != nil {
+		bcancel()
+		acancel()
+		t.Fatalf("starting chromium: %v", err)
+	}
+	t.Cleanup(func() { bcancel(); acancel() })
+	return bctx
+}
+
+// handshake is one WebSocket handshake as Chromium's DevTools report it. DevTools show
+// neither the Cookie header of a handshake nor the status of a refused one: the gateway's
+// log and Chromium's console message tell those.
+type handshake struct {
+	URL    string
+	Origin any
+	Status int // 101 when it opened
+}
+
+// tab is a browser tab with its own cookie jar (a new browser context) or sharing
+// another tab's, recording WebSocket handshakes and console messages through CDP.
+type tab struct {
+	ctx context.Context
+	t   *testing.T
+
+	mu         sync.Mutex
+	handshakes map[network.RequestID]*handshake
+	order      []network.RequestID
+	console    []string
+	changed    chan struct{}
+}
+
+func newTab(t *testing.T, parent context.Context, newProfile bool) *tab {
+	t.Helper()
+	var opts []chromedp.ContextOption
+	if newProfile {
+		opts = append(opts, chromedp.WithNewBrowserContext())
+	}
+	tb := &tab{t: t, handshakes: map[network.RequestID]*handshake{}, changed: make(chan struct{}, 1)}
+	opts = append(opts, chromedp.WithListener(tb.onEvent))
+	ctx, cancel := chromedp.NewContext(parent, opts...)
+	t.Cleanup(cancel)
+	tb.ctx = ctx
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatalf("new tab: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
+		t.Fatalf("new tab: %v", err)
+	}
+	return tb
+}
+
+func (tb *tab) hs(id network.RequestID) *handshake {
+	h := tb.handshakes[id]
+	if h == nil {
+		h = &handshake{}
+		tb.handshakes[id] = h
+		tb.order = append(tb.order, id)
+	}
+	return h
+}
+
+func (tb *tab) onEvent(ev any) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	switch ev := ev.(type) {
+	case *network.EventWebSocketWillSendHandshakeRequest:
+		tb.hs(ev.RequestID).Origin = ev.Request.Headers["Origin"]
+	case *network.EventWebSocketCreated:
+		tb.hs(ev.RequestID).URL = ev.URL
+	case *network.EventWebSocketHandshakeResponseReceived:
+		tb.hs(ev.RequestID).Status = int(ev.Response.Status)
+	case *cdplog.EventEntryAdded:
+		tb.console = append(tb.console, ev.Entry.Text)
+	}
+	select {
+	case tb.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (tb *tab) dump() string {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	var b strings.Builder
+	for _, id := range tb.order {
+		h := tb.handshakes[id]
+		fmt.Fprintf(&b, "handshake %s (Origin %v): status %d\n", h.URL, h.Origin, h.Status)
+	}
+	for _, c := range tb.console {
+		fmt.Fprintf(&b, "console: %s\n", c)
+	}
+	return b.String()
+}
+
+// do runs the steps, failing the test with the page's text and what CDP saw.
+func (tb *tab) do(steps ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		tb.fatalf("browser: %v", err)
+	}
+}
+
+// eval evaluates a JavaScript expression in the page.
+func eval[T any](tb *tab, expr string) T {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.fatalf("evaluating %s: %v", expr, err)
+	}
+	return v
+}
+
+func (tb *tab) fatalf(format string, args ...any) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+	defer cancel()
+	page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	tb.t.Fatalf(format+"\npage:\n%s\ncdp:\n%s", append(args, page, tb.dump())...)
+}
+
+// consoleCount is how many console messages the tab has seen so far.
+func (tb *tab) consoleCount() int {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return len(tb.console)
+}
+
+// waitConsole waits for a console message after the first from that contains sub:
+// Chromium reports there why a handshake failed ("HTTP Authentication failed" for
+// 401, "Unexpected response code: 403").
+func (tb *tab) waitConsole(from int, sub string) string {
+	tb.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		tb.mu.Lock()
+		for _, c := range tb.console[min(from, len(tb.console)):] {
+			if strings.Contains(c, sub) {
+				tb.mu.Unlock()
+				return c
+			}
+		}
+		tb.mu.Unlock()
+		select {
+		case <-tb.changed:
+		case <-deadline:
+			tb.fatalf("no console message containing %q", sub)
+		}
+	}
+}
+
+// historyLen is the number of connection states the page has shown.
+func (tb *tab) historyLen() int {
+	tb.t.Helper()
+	return eval[int](tb, `chat.history.length`)
+}
+
+// waitHistory waits until the page has shown state (e.g. "open", "refused 1006",
+// "closed 1000") since history entry from.
+func (tb *tab) waitHistory(from int, state string) {
+	tb.t.Helper()
+	tb.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Poll[bool](fmt.Sprintf(`chat.history.slice(%d).includes(%q)`, from, state),
+			chromedp.WithPollingTimeout(15*time.Second))(ctx, t)
+		return err
+	}))
+}
+
+// login opens the page and logs in as user; it returns when the socket is open.
+func (tb *tab) login(d *devRun, user string) {
+	tb.t.Helper()
+	tb.do(
+		chromedp.Navigate(d.UIURL),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`)),
+		chromedp.SetValue(chromedp.CSS("#user"), user),
+		chromedp.Click(chromedp.CSS("#login-btn")),
+		chromedp.WaitVisible(chromedp.CSS(`#state[data-state="open"]`)),
+	)
+}
+
+func (tb *tab) screenshot(name string) []byte {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		tb.fatalf("screenshot: %v", err)
+	}
+	path := filepath.Join(artifactsDir(tb.t), name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		tb.t.Fatal(err)
+	}
+	tb.t.Logf("screenshot: %s", path)
+	return png
+}
+
+// refusal is a "connect refused" line of the gateway's log.
+type refusal struct {
+	Status  int    `json:"status"`
+	Outcome string `json:"outcome"`
+	Reason  string `json:"reason"`
+}
+
+// refusals returns the handshakes the gateway refused, in order.
+func (d *devRun) refusals() []refusal {
+	var out []refusal
+	for _, line := range strings.Split(d.logs.String(), "\n") {
+		var r struct {
+			Msg string `json:"msg"`
+			refusal
+		}
+		if json.Unmarshal([]byte(line), &r) == nil && r.Msg == "connect refused" {
+			out = append(out, r.refusal)
+		}
+	}
+	return out
+}
+
+// waitRefusal waits for the gateway's refusal number n (counting from 0) and returns it.
+func (d *devRun) waitRefusal(t *testing.T, n int) refusal {
+	t.Helper()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for {
+		if rs := d.refusals(); len(rs) > n {
+			return rs[n]
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("the gateway refused %d handshakes, want %d; logs:\n%s", len(d.refusals()), n+1, d.logs.String())
+		}
+	}
+}
+
+// setCookie sets a cookie in the tab's profile: for the parent domain when domain is
+// set, else host-only for the UI host.
+func (tb *tab) setCookie(d *devRun, name, value, domain string, httpOnly bool, sameSite network.CookieSameSite) {
+	tb.t.Helper()
+	p := network.SetCookieParams{Name: name, Value: value, URL: d.UIURL, Path: "/",
+		Secure: new(true), HTTPOnly: new(httpOnly), SameSite: sameSite}
+	if domain != "" {
+		p.Domain = "." + domain // CDP ignores a Domain cookie without the leading dot
+	}
+	if _, err := chromedp.Call(tb.ctx, network.SetCookie, p); err != nil {
+		tb.fatalf("set cookie %s: %v", name, err)
+	}
+}
+
+func (tb *tab) deleteCookies(d *devRun, names ...string) {
+	tb.t.Helper()
+	for _, n := range names {
+		for _, p := range []network.DeleteCookiesParams{{Name: n, Domain: "." + d.Domain}, {Name: n, URL: d.UIURL}} {
+			if _, err := chromedp.Call(tb.ctx, network.DeleteCookies, p); err != nil {
+				tb.fatalf("delete cookie %s: %v", n, err)
+			}
+		}
+	}
+}
+
+// cookiesFor returns the cookies the profile would send to url, by name.
+func (tb *tab) cookiesFor(url string) map[string]*network.Cookie {
+	tb.t.Helper()
+	res, err := chromedp.Call(tb.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{strings.Replace(url, "wss://", "https://", 1)}})
+	if err != nil {
+		tb.fatalf("get cookies: %v", err)
+	}
+	m := map[string]*network.Cookie{}
+	for _, c := range res.Cookies {
+		m[c.Name] = c
+	}
+	return m
+}
+
+func cookieList(m map[string]*network.Cookie) string {
+	var b strings.Builder
+	for _, c := range m {
+		fmt.Fprintf(&b, "%s (Domain %s, SameSite %s); ", c.Name, c.Domain, c.SameSite)
+	}
+	return b.String()
+}
+
+// evilSite serves https://{host}:PORT/ for any host: a page that opens a WebSocket to the ws host
+// with a guessed CSRF token, as a cross-site WebSocket hijacking attempt would.
+func evilSite(t *testing.T, wsURL string) func(host string) string {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, evilPage, wsURL)
+	}))
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	port := strings.TrimPrefix(srv.Listener.Addr().String(), "127.0.0.1:")
+	return func(host string) string { return "https://" + host + ":" + port + "/" }
+}
+
+const evilPage = `<!doctype html><html><head><meta charset="utf-8"><title>evil.test</title>
+<style>body{font:15px system-ui,sans-serif;margin:0;background:#2b0d0d;color:#fff}
+header{background:#8b0000;padding:12px 20px}main{padding:16px 20px}
+#result{font-weight:bold;padding:4px 10px;border-radius:10px;background:#555;display:inline-block}
+#result[data-state=refused]{background:#2e7d32}#result[data-state=open]{background:#ff1744}</style></head>
+<body><header><h1 style="margin:0;font-size:20px"><span id="host"></span>: cross-site WebSocket hijacking attempt</h1></header>
+<main><p>This page tries to open <code id="target"></code> with the victim's cookies and a guessed CSRF token.</p>
+<p>result: <span id="result" data-state="pending">pending</span></p></main>
+<script>
+const url = %q + "?csrf=guessed-token";
+document.getElementById("target").textContent = url;
+document.getElementById("host").textContent = location.host;
+const r = document.getElementById("result");
+const ws = new WebSocket(url);
+ws.onopen = () => { r.dataset.state = "open"; r.textContent = "HIJACKED: socket open"; ws.send(JSON.stringify({action: "send", text: "hijacked"})); };
+ws.onclose = (e) => { if (r.dataset.state !== "open") { r.dataset.state = "refused"; r.textContent = "refused by the gateway before open (close code " + e.code + ")"; } };
+</script></body></html>`
+
+// TestBrowser runs `wsgate dev` in-process and drives headless Chromium through the six
+// cases of the reference app's security model (issue 4).
+func TestBrowser(t *testing.T) {
+	start := time.Now()
+	d := startDev(t)
+	b := browser(t, d.UIHost, d.WSHost, "evil.test", "evil."+d.Domain)
+	t.Logf("dev + chromium started in %v", time.Since(start).Round(time.Millisecond))
+
+	t.Run("1 login, round trip, push to another user", func(t *testing.T) {
+		alice, bob := newTab(t, b, true), newTab(t, b, true)
+		alice.login(d, "alice")
+		bob.login(d, "bob")
+		alice.do(
+			chromedp.SetValue(chromedp.CSS("#text"), "hello from alice"),
+			chromedp.Click(chromedp.CSS("#send-btn")),
+			chromedp.WaitVisible(`//ul[@id="messages"]/li[contains(., "hello from alice")]`),
+		)
+		bob.do(
+			chromedp.WaitVisible(`//ul[@id="messages"]/li[contains(., "alice: hello from alice")]`),
+			chromedp.SetValue(chromedp.CSS("#to"), "alice"),
+			chromedp.SetValue(chromedp.CSS("#text"), "hi alice, just you"),
+			chromedp.Click(chromedp.CSS("#send-btn")),
+			chromedp.WaitVisible(`//ul[@id="messages"]/li[contains(., "bob → alice: hi alice, just you")]`),
+		)
+		alice.do(chromedp.WaitVisible(`//ul[@id="messages"]/li[contains(., "bob → alice: hi alice, just you")]`))
+		if got := d.Chat.Stats(); got.Messages != 2 || got.Open < 2 {
+			t.Errorf("backend stats = %+v, want 2 messages from 2 open connections", got)
+		}
+		png := alice.screenshot("state1-logged-in-round-trip.png")
+		if *updateDocsImg {
+			if err := os.WriteFile(filepath.Join("..", "..", "docs", "img", "dev-chat.png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+
+	t.Run("2 no login: handshake refused 401", func(t *testing.T) {
+		p := newTab(t, b, true)
+		p.do(chromedp.Navigate(d.UIURL), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`)))
+		n, c, h := len(d.refusals()), p.consoleCount(), p.historyLen()
+		p.do(chromedp.Click(chromedp.CSS("#connect-btn")))
+		p.waitHistory(h, "refused 1006")
+		p.do(chromedp.WaitVisible(`//p[@id="state-detail"][contains(., "401")]`))
+		p.waitConsole(c, "HTTP Authentication failed")
+		if r := d.waitRefusal(t, n); r.Status != 401 || !strings.Contains(r.Reason, "Cookie missing") {
+			t.Errorf("gateway refusal = %+v, want 401 for the missing Cookie", r)
+		}
+	})
+
+	t.Run("3 cross-site WebSocket hijacking refused", func(t *testing.T) {
+		victim := newTab(t, b, true)
+		victim.login(d, "alice")
+		evilURL := evilSite(t, d.WSURL)
+		before := d.Chat.Stats()
+
+		// From another site, with the cookies as the backend sets them (SameSite=Lax),
+		// Chromium does not even send them on the handshake: 401.
+		evil := newTab(t, victim.ctx, false) // same profile: the victim's cookies
+		n, cn := len(d.refusals()), evil.consoleCount()
+		evil.do(chromedp.Navigate(evilURL("evil.test")), chromedp.WaitVisible(chromedp.CSS(`#result[data-state="refused"]`)))
+		evil.waitConsole(cn, "HTTP Authentication failed")
+		if r := d.waitRefusal(t, n); r.Status != 401 || !strings.Contains(r.Reason, "Cookie missing") {
+			t.Errorf("evil.test: gateway refusal = %+v, want 401 (SameSite=Lax cookies not sent cross-site)", r)
+		}
+		evil.screenshot("state3-cross-site-refused.png")
+
+		// From a sibling subdomain (same site: a user-content or compromised host under
+		// the parent domain), SameSite does not help and the victim's cookies are sent:
+		// the gateway verifies the victim's JWT and refuses on the Origin: 403.
+		n, cn = len(d.refusals()), evil.consoleCount()
+		evil.do(chromedp.Navigate(evilURL("evil."+d.Domain)), chromedp.WaitVisible(chromedp.CSS(`#result[data-state="refused"]`)))
+		evil.waitConsole(cn, "403")
+		if r := d.waitRefusal(t, n); r.Status != 403 || r.Reason != "Origin not allowed" {
+			t.Errorf("evil.%s: gateway refusal = %+v, want 403 Origin not allowed (cookies sent, Origin refused)", d.Domain, r)
+		}
+		evil.screenshot("state3-sibling-subdomain-refused.png")
+		if after := d.Chat.Stats(); after.Connects != before.Connects || after.Messages != before.Messages {
+			t.Errorf("the backend saw the attack: stats before %+v, after %+v", before, after)
+		}
+	})
+
+	t.Run("4 CSRF token of another session refused", func(t *testing.T) {
+		alice, bob := newTab(t, b, true), newTab(t, b, true)
+		alice.login(d, "alice")
+		bob.login(d, "bob")
+		bobToken := eval[string](bob, `document.cookie.split("; ").find(c => c.startsWith("CSRF-TOKEN=")).slice(11)`)
+		before := d.Chat.Stats()
+		n, c, h := len(d.refusals()), alice.consoleCount(), alice.historyLen()
+		eval[bool](alice, fmt.Sprintf(`chat.connect(%q), true`, bobToken))
+		alice.waitHistory(h, "refused 1006")
+		alice.waitConsole(c, "403")
+		if r := d.waitRefusal(t, n); r.Status != 403 || !strings.Contains(strings.ToLower(r.Reason), "csrf") {
+			t.Errorf("gateway refusal = %+v, want 403 on the CSRF token", r)
+		}
+		if after := d.Chat.Stats(); after.Connects != before.Connects {
+			t.Errorf("$connect reached the backend: %+v → %+v", before, after)
+		}
+		// The page backs off and reconnects with its own token.
+		alice.waitHistory(h, "open")
+	})
+
+	t.Run("5 logout closes the socket; an expired JWT cannot reconnect", func(t *testing.T) {
+		alice := newTab(t, b, true)
+		alice.login(d, "alice")
+		if len(d.Chat.ConnectionsOf("alice")) == 0 {
+			t.Fatal("the backend does not know alice's connection")
+		}
+		h := alice.historyLen()
+		alice.do(chromedp.Click(chromedp.CSS("#logout-btn")))
+		alice.waitHistory(h, "closed 1000")
+		alice.do(chromedp.WaitVisible(chromedp.CSS(`#close-code[data-code="1000"]`)), chromedp.WaitVisible(chromedp.CSS("#login")))
+		if got := d.Chat.ConnectionsOf("alice"); len(got) != 0 {
+			t.Errorf("alice still has connections %v after logout", got)
+		}
+		if got := alice.cookiesFor(d.WSURL); len(got) != 0 {
+			t.Errorf("cookies left after logout: %v", got)
+		}
+
+		csrf := "expired-session-token"
+		tok, err := d.Chat.MintToken("alice", csrf, time.Now().Add(-time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		alice.setCookie(d, "JWT", tok, d.Domain, true, network.CookieSameSiteLax)
+		alice.setCookie(d, "CSRF-TOKEN", csrf, d.Domain, false, network.CookieSameSiteLax)
+		n, c := len(d.refusals()), alice.consoleCount()
+		h = alice.historyLen()
+		alice.do(chromedp.Click(chromedp.CSS("#connect-btn")))
+		alice.waitHistory(h, "refused 1006")
+		alice.waitConsole(c, "HTTP Authentication failed")
+		if r := d.waitRefusal(t, n); r.Status != 401 || !strings.Contains(r.Reason, "expired") {
+			t.Errorf("gateway refusal = %+v, want 401 token expired", r)
+		}
+	})
+
+	t.Run("6 cookies reach the ws host only through the parent Domain", func(t *testing.T) {
+		alice := newTab(t, b, true)
+		alice.login(d, "alice")
+		got := alice.cookiesFor(d.WSURL)
+		for _, name := range []string{"JWT", "CSRF-TOKEN"} {
+			if c := got[name]; c == nil || c.Domain != "."+d.Domain {
+				t.Errorf("cookie %s for the ws host = %+v, want Domain .%s", name, c, d.Domain)
+			}
+		}
+		jwt, csrf := got["JWT"].Value, got["CSRF-TOKEN"].Value
+		eval[bool](alice, `chat.disconnect(), true`)
+
+		// The same cookies, host-only on the UI host: the page is still logged in, but
+		// the ws host receives no cookie.
+		alice.deleteCookies(d, "JWT", "CSRF-TOKEN")
+		alice.setCookie(d, "JWT", jwt, "", true, network.CookieSameSiteLax)
+		alice.setCookie(d, "CSRF-TOKEN", csrf, "", false, network.CookieSameSiteLax)
+		if ws, ui := alice.cookiesFor(d.WSURL), alice.cookiesFor(d.UIURL); len(ws) != 0 || ui["JWT"] == nil {
+			t.Fatalf("host-only cookies: ws host gets %s, ui host gets %s", cookieList(ws), cookieList(ui))
+		}
+		n, h := len(d.refusals()), alice.historyLen()
+		alice.do(chromedp.Click(chromedp.CSS("#connect-btn")))
+		alice.waitHistory(h, "refused 1006")
+		if r := d.waitRefusal(t, n); r.Status != 401 || !strings.Contains(r.Reason, "Cookie missing") {
+			t.Errorf("host-only cookies: gateway refusal = %+v, want 401 (no Cookie header reached the ws host)", r)
+		}
+		if user := eval[string](alice, `fetch("/api/session").then(r => r.json()).then(s => s.user)`); user != "alice" {
+			t.Errorf("the UI host should still see the session, got user %q", user)
+		}
+
+		// Back to Domain cookies: the socket opens.
+		eval[bool](alice, `chat.disconnect(), true`)
+		alice.deleteCookies(d, "JWT", "CSRF-TOKEN")
+		alice.setCookie(d, "JWT", jwt, d.Domain, true, network.CookieSameSiteLax)
+		alice.setCookie(d, "CSRF-TOKEN", csrf, d.Domain, false, network.CookieSameSiteLax)
+		h = alice.historyLen()
+		alice.do(chromedp.Click(chromedp.CSS("#connect-btn")))
+		alice.waitHistory(h, "open")
+	})
+	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
+}
