@@ -25,8 +25,8 @@ import (
 type node struct {
 	id      int
 	cmd     *exec.Cmd
-	ws      string // host:port
-	mgmt    string // http://host:port/dev/@connections
+	ws      string        // host:port
+	mgmt    string        // http://host:port/dev/@connections
 	exited  chan struct{} // closed when the process has exited
 	err     error         // its exit status, once exited is closed
 	clients []*client
