@@ -65,7 +65,12 @@ func Serve(ctx context.Context, cfg *config.Config, deps BuildDeps, ready func(A
 		deps.Registry, addrs.NATS = reg, url
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "wsgate_node_info", Help: "This gateway node (always 1), labelled with its node id, API and stage.",
+			ConstLabels: prometheus.Labels{"node_id": fmt.Sprint(cfg.Server.NodeID), "api_id": cfg.API.APIID, "stage": cfg.Stage.StageName,
+				"clustered": fmt.Sprint(cfg.Server.Cluster != nil)},
+		}, func() float64 { return 1 }))
 	if deps.Metrics == nil {
 		deps.Metrics = NewMetrics(reg)
 	}
