@@ -198,7 +198,7 @@ func TestOperationsEndpoints(t *testing.T) {
 		`wsgate_authorizer_duration_seconds_count{outcome="allow"} 1`,
 		`wsgate_integration_duration_seconds_count{outcome="ok",route="$connect"} 1`,
 		"go_goroutines",
-		`wsgate_node_info{api_id="local",clustered="false",node_id="0",stage="dev"} 1`,
+		`wsgate_node_info{api_id="abc123",clustered="false",node_id="0",stage="dev"} 1`,
 	} {
 		if st != 200 || !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
