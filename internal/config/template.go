@@ -153,14 +153,14 @@ type resource struct {
 
 func (b *builder) build(root map[string]any, stageName string) error {
 	if _, ok := root["Transform"]; ok {
-		return errors.New("Transform: macros (AWS::Serverless and others) are not supported; deploy the processed template")
+		return errors.New("macros (a Transform such as AWS::Serverless) are not supported; deploy the processed template")
 	}
 	raw, _ := root["Resources"].(map[string]any)
 	byType := map[string][]resource{}
 	for _, id := range sortedKeys(raw) {
 		r, ok := raw[id].(map[string]any)
 		if !ok {
-			return fmt.Errorf("Resources.%s: not a mapping", id)
+			return fmt.Errorf("resource %s is not a mapping", id)
 		}
 		if cond, ok := r["Condition"].(string); ok {
 			holds, err := b.ev.condition(cond)
@@ -178,7 +178,7 @@ func (b *builder) build(root map[string]any, stageName string) error {
 
 	apis := byType["AWS::ApiGatewayV2::Api"]
 	if len(apis) != 1 {
-		return fmt.Errorf("Resources: %d AWS::ApiGatewayV2::Api resources, want exactly one (a WEBSOCKET API)", len(apis))
+		return fmt.Errorf("%d AWS::ApiGatewayV2::Api resources, want exactly one (a WEBSOCKET API)", len(apis))
 	}
 	api := apis[0]
 	if b.cfg.API.Name = b.str(api, "Name", ""); b.cfg.API.Name == "" {
@@ -308,7 +308,7 @@ func (b *builder) build(root map[string]any, stageName string) error {
 			}
 		}
 		if stage == nil {
-			return fmt.Errorf("Resources: stages %q: choose one with Stage.StageName in the overrides", names)
+			return fmt.Errorf("%d AWS::ApiGatewayV2::Stage resources (%q): choose one with Stage.StageName in the overrides", len(names), names)
 		}
 	}
 	if stage != nil {
@@ -694,7 +694,7 @@ func newEvaluator(root map[string]any, given map[string]string, s Server) (*eval
 	}
 	for _, name := range sortedKeys(params) {
 		if _, ok := ev.resources[name]; ok {
-			return nil, fmt.Errorf("Parameters.%s: also a resource's logical id", name)
+			return nil, fmt.Errorf("parameter %s is also a resource's logical id", name)
 		}
 		p, _ := params[name].(map[string]any)
 		typ, _ := p["Type"].(string)
@@ -814,7 +814,7 @@ func (ev *evaluator) ref(name string) (any, error) {
 	if _, ok := ev.resources[name]; ok {
 		return name, nil
 	}
-	return nil, fmt.Errorf("Ref %s: no such parameter or resource", name)
+	return nil, fmt.Errorf("!Ref %s: no such parameter or resource", name)
 }
 
 func (ev *evaluator) fn(name string, arg any) (any, error) {

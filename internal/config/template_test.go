@@ -274,7 +274,7 @@ Routes:
 		{
 			name:     "dangling Ref",
 			template: []edit{{"!Ref BackendUrl,", "!Ref Backnd,"}},
-			wantErr:  []string{"Resources.Backend.Properties.IntegrationUri: Ref Backnd: no such parameter or resource"},
+			wantErr:  []string{"Resources.Backend.Properties.IntegrationUri: !Ref Backnd: no such parameter or resource"},
 		},
 		{
 			name:     "not a WebSocket API",
@@ -337,6 +337,21 @@ Routes:
 			wantErr:   []string{`overrides: Parameters.Stage: "test" is not one of the template's AllowedValues [dev prod]`},
 		},
 		{
+			name:     "two stages, none chosen",
+			template: []edit{{"  Ignored:", "  Other:\n    Type: AWS::ApiGatewayV2::Stage\n    Properties: {ApiId: !Ref Api, StageName: canary, StageVariables: {v: \"2\"}}\n  Ignored:"}},
+			wantErr:  []string{`2 AWS::ApiGatewayV2::Stage resources (["canary" "dev"]): choose one with Stage.StageName in the overrides`},
+		},
+		{
+			name:      "two stages, one chosen",
+			template:  []edit{{"  Ignored:", "  Other:\n    Type: AWS::ApiGatewayV2::Stage\n    Properties: {ApiId: !Ref Api, StageName: canary, StageVariables: {v: \"2\"}}\n  Ignored:"}},
+			overrides: baseOverrides + "Stage: {StageName: canary}\n",
+			check: func(t *testing.T, c *Config) {
+				if c.Stage.StageName != "canary" || c.Stage.StageVariables["v"] != "2" {
+					t.Errorf("stage %+v", c.Stage)
+				}
+			},
+		},
+		{
 			name:     "aliases that expand exponentially",
 			template: []edit{{"Resources:", "Metadata:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n  d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n  e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n  f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n  g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\nResources:"}},
 			wantErr:  []string{"template: too large"},
@@ -344,7 +359,7 @@ Routes:
 		{
 			name:     "a macro",
 			template: []edit{{"Parameters:", "Transform: AWS::Serverless-2016-10-31\nParameters:"}},
-			wantErr:  []string{"Transform: macros"},
+			wantErr:  []string{"macros (a Transform such as AWS::Serverless) are not supported"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
