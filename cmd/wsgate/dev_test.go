@@ -2,15 +2,20 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -600,4 +605,70 @@ func TestBrowser(t *testing.T) {
 		alice.waitHistory(h, "open")
 	})
 	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestDevCommand runs `wsgate dev` through run() on port 0: it prints how to open the
+// page (host mapping for Chromium and /etc/hosts), and serves it over TLS with a
+// certificate from the local CA it keeps in --dir.
+func TestDevCommand(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := t.TempDir()
+	out, logs := &syncBuffer{}, &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"dev", "--ui-port", "0", "--ws-port", "0", "--dir", dir}, func(string) string { return "" }, nil, out, logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("dev returned %v", err)
+		}
+	})
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !strings.Contains(out.String(), "Ctrl-C") {
+		select {
+		case err := <-done:
+			t.Fatalf("dev: %v\n%s", err, logs.String())
+		case <-tick.C:
+		}
+	}
+	text := out.String()
+	for _, want := range []string{
+		`--host-resolver-rules="MAP ui.dev.example.test 127.0.0.1, MAP ws.dev.example.test 127.0.0.1"`,
+		"127.0.0.1 ui.dev.example.test ws.dev.example.test",
+		filepath.Join(dir, "ca.pem"),
+		"wss://ws.dev.example.test:",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	m := regexp.MustCompile(`page\s+https://ui\.dev\.example\.test:(\d+)/`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no page URL in:\n%s", text)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	// Verify the certificate for the real host name while dialing loopback.
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, "127.0.0.1:"+m[1])
+		},
+	}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Get("https://ui.dev.example.test:" + m[1] + "/")
+	if err != nil {
+		t.Fatalf("GET the page with the dev CA trusted: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "wsgate chat") {
+		t.Errorf("page: %d %.200s", resp.StatusCode, body)
+	}
 }
