@@ -126,7 +126,7 @@ func startTemplate(t *testing.T, overrides string) *running {
 		if err := <-done; err != nil {
 			t.Errorf("Serve returned %v", err)
 		}
-		if s := logs.String(); strings.Contains(s, "eyJ") || strings.Contains(s, testSecret) {
+		if s := logs.String(); strings.Contains(s, "eyJhbGci") || strings.Contains(s, testSecret) {
 			t.Errorf("logs hold a token or secret:\n%s", s)
 		}
 	})
