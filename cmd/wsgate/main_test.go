@@ -37,7 +37,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("log lacks %q", reason)
 		}
 	}
-	if strings.Contains(logs.String(), "JWT=") || strings.Contains(logs.String(), "eyJ") {
+	if strings.Contains(logs.String(), "JWT=") || strings.Contains(logs.String(), "eyJhbGci") {
 		t.Error("the log contains a cookie or token")
 	}
 }

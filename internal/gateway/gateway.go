@@ -123,13 +123,16 @@ func New(o Options) (*Gateway, error) {
 	}
 	g.upgraderOp = gws.ServerOption{
 		ReadMaxPayloadSize: g.limits.MaxMessageBytes,
-		CheckUtf8Enabled:   true,
-		ParallelEnabled:    true,
-		ParallelGolimit:    4,
-		HandshakeTimeout:   g.limits.HandshakeTimeout.D(),
-		NewSession:         func() gws.SessionStorage { return &session{} },
-		Logger:             gwsLogger{g.log},
-		Recovery:           func(gws.Logger) {},
+		// 1 KiB instead of 4: an idle connection holds its read buffer; a frame larger than
+		// the buffer is read straight into the message.
+		ReadBufferSize:   1024,
+		CheckUtf8Enabled: true,
+		ParallelEnabled:  true,
+		ParallelGolimit:  4,
+		HandshakeTimeout: g.limits.HandshakeTimeout.D(),
+		NewSession:       func() gws.SessionStorage { return &session{} },
+		Logger:           gwsLogger{g.log},
+		Recovery:         func(gws.Logger) {},
 	}
 	go g.sweep()
 	return g, nil
