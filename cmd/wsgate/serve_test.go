@@ -107,6 +107,18 @@ func TestServeCheckConfig(t *testing.T) {
 	if err := run(context.Background(), []string{"serve", "--check-config"}, os.Getenv, nil, &out, io.Discard); err != nil || !strings.Contains(out.String(), "is valid") {
 		t.Errorf("default config: %v %q", err, out.String())
 	}
+	out.Reset()
+	env := func(k string) string {
+		return map[string]string{"WSGATE_JWT_HMAC_SECRET": strings.Repeat("s", 32), "WSGATE_MGMT_SECRET": "m"}[k]
+	}
+	err = run(context.Background(), []string{"serve", "--check-config", "--template", "../../deploy/cloudformation/api.yaml",
+		"--overrides", "../../deploy/cloudformation/local/overrides.yaml"}, env, nil, &out, io.Discard)
+	if err != nil || !strings.Contains(out.String(), "is valid") {
+		t.Errorf("api.yaml with local overrides: %v %q", err, out.String())
+	}
+	if err := run(context.Background(), []string{"serve", "--overrides", "x.yaml"}, env, nil, &out, io.Discard); err == nil {
+		t.Error("--overrides without --template was accepted")
+	}
 }
 
 type syncBuffer struct {
