@@ -325,7 +325,7 @@ func (h handler) OnMessage(ws *gws.Conn, msg *gws.Message) {
 	req.MessageID = requestID()
 	req.Body, req.IsBase64Encoded = body, binary
 	t0 := time.Now()
-	resp, err := rt.Integration.Invoke(context.Background(), req)
+	resp, err := rt.Integration.Invoke(g.ctx, req)
 	g.metrics.observeIntegration(key, err, time.Since(t0))
 	if err != nil {
 		g.log.Warn("message: integration failed", "requestId", reqID, "connectionId", c.id, "routeKey", key, "error", err.Error())

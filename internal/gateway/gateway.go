@@ -82,6 +82,11 @@ type Gateway struct {
 
 	stopSweep chan struct{}
 	sweepDone chan struct{}
+
+	// ctx is the context of message integrations; Shutdown cancels it once the drain
+	// is over, so that no integration call outlives the gateway.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // New returns a Gateway and starts its sweeper (idle, duration and credential expiry);
@@ -118,6 +123,7 @@ func New(o Options) (*Gateway, error) {
 		stopSweep: make(chan struct{}),
 		sweepDone: make(chan struct{}),
 	}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
 	if c.Server.Limits.ConnectRate > 0 {
 		g.limiter = rate.NewLimiter(rate.Limit(c.Server.Limits.ConnectRate), c.Server.Limits.ConnectBurst)
 	}
@@ -436,6 +442,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	})
 	done := make(chan struct{})
 	go func() { g.wg.Wait(); close(done) }()
+	defer g.cancel()
 	select {
 	case <-done:
 		return nil
