@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -219,4 +220,31 @@ func startGatewayManual(t *testing.T, yamlCfg string) *manual {
 	m.running = startGatewayWithStop(t, yamlCfg, &stop)
 	m.stop = stop
 	return m
+}
+
+// A message integration still running when the drain ends is cancelled: nothing the
+// gateway started outlives Serve.
+func TestShutdownCancelsSlowIntegrations(t *testing.T) {
+	started := make(chan struct{}, 1)
+	cancelled := make(chan struct{}, 1)
+	be := newBackend(t, func(w http.ResponseWriter, c backendCall) {})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // net/http watches for the client going away once the body is read
+		started <- struct{}{}
+		<-r.Context().Done()
+		cancelled <- struct{}{}
+	}))
+	defer func() { slow.CloseClientConnections(); slow.Close() }()
+	cfg := strings.Replace(chatConfig(be.URL, ""), be.URL+"/echo", slow.URL+"/slow", 1)
+	var stop func()
+	r := startGatewayWithStop(t, cfg, &stop)
+	c := mustDial(t, r, loginAs(t, "alice", time.Now().Add(time.Hour)))
+	write(t, c, `{"action":"echo"}`)
+	<-started
+	stop()
+	select {
+	case <-cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the slow integration call was not cancelled when the gateway stopped")
+	}
 }
