@@ -52,7 +52,6 @@ type loadConfig struct {
 	stallFor time.Duration // how long a slow reader stalls per message
 
 	hold       time.Duration // idle: how long connections stay open before measuring
-	rounds     int           // connect: rounds
 	sampleEach time.Duration // soak: sampling period
 	routeRate  float64       // soak: route messages per second
 }
