@@ -152,7 +152,7 @@ func TestLogsKeepSecrets(t *testing.T) {
 	var logs bytes.Buffer
 	rec := &recorder{err: cluster.ErrGone}
 	o := testOptions(t, rec.conns())
-	o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	o.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := startServer(t, o)
 
 	var sent []string

@@ -28,8 +28,13 @@ func (s *server) handle(op opFunc) http.Handler {
 		e := asError(err)
 		code := writeError(w, e)
 		level := slog.LevelInfo
-		if code >= 500 {
+		switch {
+		case code >= 500:
 			level = slog.LevelError
+		case e.Code == CodeGone || e.Code == CodeLimitExceeded:
+			// Routine for a backend (stale ids, slow readers), and as frequent as its
+			// traffic: debug, so that they cannot flood the log.
+			level = slog.LevelDebug
 		}
 		s.log.LogAttrs(r.Context(), level, "@connections request failed",
 			slog.String("method", r.Method),
