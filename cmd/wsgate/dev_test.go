@@ -565,6 +565,32 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("7 a socket ends with 1008 when its JWT expires (CloseOnCredentialExpiry)", func(t *testing.T) {
+		alice := newTab(t, b, true)
+		alice.login(d, "alice")
+		csrf := alice.cookiesFor(d.WSURL)["CSRF-TOKEN"]
+		if csrf == nil {
+			t.Fatal("no CSRF-TOKEN cookie after login")
+		}
+		// The same session, with a JWT that expires in two seconds.
+		tok, err := d.Chat.MintToken("alice", csrf.Value, time.Now().Add(2*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		alice.setCookie(d, "JWT", tok, d.Domain, true, network.CookieSameSiteLax)
+		h := alice.historyLen()
+		alice.do(chromedp.Click(chromedp.CSS("#disconnect-btn")))
+		alice.waitHistory(h, "closed 1000")
+		h = alice.historyLen()
+		alice.do(chromedp.Click(chromedp.CSS("#connect-btn")))
+		alice.waitHistory(h, "open")
+		alice.waitHistory(h, "closed 1008")
+		alice.do(chromedp.WaitVisible(chromedp.CSS(`#close-code[data-code="1008"]`)))
+		if !strings.Contains(d.logs.String(), `"disconnectStatusCode":1008`) {
+			t.Error("the gateway logged no disconnect with 1008")
+		}
+	})
+
 	t.Run("6 cookies reach the ws host only through the parent Domain", func(t *testing.T) {
 		alice := newTab(t, b, true)
 		alice.login(d, "alice")
