@@ -279,7 +279,7 @@ func (g *Gateway) disconnect(c *Conn, code int, reason string) {
 	req.DisconnectStatusCode, req.DisconnectReason = code, reason
 	t0 := time.Now()
 	_, err := rt.Integration.Invoke(context.Background(), req)
-	g.metrics.observeIntegration(config.RouteDisconnect, err, time.Since(t0))
+	rt.obs.observe(err, time.Since(t0))
 	if err != nil {
 		g.log.Warn("disconnect integration failed", "requestId", reqID, "connectionId", c.id, "error", err.Error())
 	}
@@ -326,13 +326,15 @@ func (h handler) OnMessage(ws *gws.Conn, msg *gws.Message) {
 	req.Body, req.IsBase64Encoded = body, binary
 	t0 := time.Now()
 	resp, err := rt.Integration.Invoke(g.ctx, req)
-	g.metrics.observeIntegration(key, err, time.Since(t0))
+	rt.obs.observe(err, time.Since(t0))
 	if err != nil {
 		g.log.Warn("message: integration failed", "requestId", reqID, "connectionId", c.id, "routeKey", key, "error", err.Error())
 		c.sendStatusFrame("Internal server error", reqID)
 		return
 	}
-	g.log.Debug("message", "requestId", reqID, "connectionId", c.id, "routeKey", key, "status", resp.StatusCode, "durationMs", msSince(t0))
+	if g.log.Enabled(g.ctx, slog.LevelDebug) {
+		g.log.Debug("message", "requestId", reqID, "connectionId", c.id, "routeKey", key, "status", resp.StatusCode, "durationMs", msSince(t0))
+	}
 	if rt.TwoWay && len(resp.Body) > 0 {
 		if err := c.Send(resp.Body); err != nil {
 			g.log.Info("message: route response dropped", "requestId", reqID, "connectionId", c.id, "error", err.Error())

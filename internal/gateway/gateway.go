@@ -36,6 +36,8 @@ type Route struct {
 	Key         string
 	Integration integration.Integration // nil: no target
 	TwoWay      bool
+
+	obs routeObservers // set by New
 }
 
 // Options are what a Gateway is built from; [Build] makes them from a config.
@@ -122,6 +124,9 @@ func New(o Options) (*Gateway, error) {
 		upgraders: make(map[string]*gws.Upgrader),
 		stopSweep: make(chan struct{}),
 		sweepDone: make(chan struct{}),
+	}
+	for key, rt := range g.routes {
+		rt.obs = g.metrics.routeObservers(key)
 	}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	if c.Server.Limits.ConnectRate > 0 {
@@ -234,7 +239,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.Headers, req.Query = ev.MultiValueHeaders, ev.MultiValueQueryStringParameters
 		t0 := time.Now()
 		resp, err := rt.Integration.Invoke(r.Context(), req)
-		g.metrics.observeIntegration(config.RouteConnect, err, time.Since(t0))
+		rt.obs.observe(err, time.Since(t0))
 		if err != nil {
 			g.refuse(w, r, http.StatusBadGateway, "integration_error", c.id, start, slog.String("requestId", c.connectRequestID), slog.String("error", err.Error()))
 			return

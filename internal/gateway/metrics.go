@@ -53,10 +53,17 @@ func (m *Metrics) observeAuthorizer(r authorizer.Result, d time.Duration) {
 	}
 }
 
-func (m *Metrics) observeIntegration(route string, err error, d time.Duration) {
-	outcome := "ok"
+// routeObservers are a route's integration latency histograms, looked up once.
+type routeObservers struct{ ok, err prometheus.Observer }
+
+func (m *Metrics) routeObservers(route string) routeObservers {
+	return routeObservers{ok: m.integration.WithLabelValues(route, "ok"), err: m.integration.WithLabelValues(route, "error")}
+}
+
+func (o routeObservers) observe(err error, d time.Duration) {
 	if err != nil {
-		outcome = "error"
+		o.err.Observe(d.Seconds())
+		return
 	}
-	m.integration.WithLabelValues(route, outcome).Observe(d.Seconds())
+	o.ok.Observe(d.Seconds())
 }
