@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -143,7 +144,14 @@ func New(o Options) (*Gateway, error) {
 		HandshakeTimeout: g.limits.HandshakeTimeout.D(),
 		NewSession:       func() gws.SessionStorage { return &session{} },
 		Logger:           gwsLogger{g.log},
-		Recovery:         func(gws.Logger) {},
+		// gws defers Recovery around every message handler: it must call recover
+		// itself, so that a bug in one handler never takes the process down.
+		Recovery: func(gws.Logger) {
+			if e := recover(); e != nil {
+				g.metrics.panics.Inc()
+				g.log.Error("panic in a message handler (recovered)", "panic", fmt.Sprint(e), "stack", string(debug.Stack()))
+			}
+		},
 	}
 	go g.sweep()
 	return g, nil
