@@ -1,0 +1,86 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/integration"
+)
+
+// integrationFunc is an Integration made of a function (a fake: the gateway is what is tested).
+type integrationFunc func(ctx context.Context, req *integration.Request) (*integration.Response, error)
+
+func (f integrationFunc) Invoke(ctx context.Context, req *integration.Request) (*integration.Response, error) {
+	return f(ctx, req)
+}
+
+// A bug that panics in a message handler must not take the gateway down: the panic is
+// recovered, counted, and the connection goes on.
+func TestPanicInMessageHandlerIsRecovered(t *testing.T) {
+	cfg, err := config.Parse([]byte("Routes: {$default: {}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, _ := integration.CompileSelection(cfg.API.RouteSelectionExpression)
+	g, err := New(Options{
+		Config:    cfg,
+		Selection: sel,
+		Routes: map[string]*Route{
+			"boom": {Key: "boom", Integration: integrationFunc(func(context.Context, *integration.Request) (*integration.Response, error) {
+				panic("a bug")
+			})},
+			config.RouteDefault: {Key: config.RouteDefault, TwoWay: true, Integration: integrationFunc(func(_ context.Context, r *integration.Request) (*integration.Response, error) {
+				return &integration.Response{StatusCode: 200, Body: r.Body}, nil
+			})},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := g.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			t.Error(err)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/", &websocket.DialOptions{HTTPHeader: http.Header{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if err := c.Write(ctx, websocket.MessageText, []byte(`{"action":"boom"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(ctx, websocket.MessageText, []byte(`{"action":"echo"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, b, err := c.Read(ctx); err != nil || string(b) != `{"action":"echo"}` {
+		t.Fatalf("after a panic: %q %v", b, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	panics := func() float64 {
+		var m dto.Metric
+		_ = g.metrics.panics.Write(&m)
+		return m.GetCounter().GetValue()
+	}
+	for panics() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("panics counted: %v, want 1", panics())
+		}
+		time.Sleep(10 * time.Millisecond) // the two messages are handled concurrently
+	}
+}
