@@ -63,6 +63,7 @@ type server struct {
 	maxPayload    int
 	log           *slog.Logger
 	now           func() time.Time
+	keys          keyCache
 }
 
 // New returns the @connections API described by o. The error names the invalid field.

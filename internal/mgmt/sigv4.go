@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -206,7 +207,7 @@ func (s *server) authenticate(r *http.Request, body []byte) error {
 	}
 
 	canonical := canonicalRequest(r, a.SignedHeaders, payloadHash)
-	want := signature(secret, a, amzDate, canonical)
+	want := signWith(s.keys.get(secret, a), a, amzDate, canonical)
 	if !hmac.Equal([]byte(want), []byte(a.Signature)) {
 		return newError(CodeInvalidSignature, msgBadSignature, fmt.Errorf("key %s: signature mismatch", a.AccessKeyID))
 	}
@@ -237,13 +238,49 @@ func requestTime(r *http.Request) (string, time.Time, error) {
 // signature is the hex HMAC-SHA256 of the string to sign under the key derived from
 // secret and a's scope.
 func signature(secret string, a authorization, amzDate, canonical string) string {
-	h := sha256.Sum256([]byte(canonical))
-	stringToSign := sigAlgorithm + "\n" + amzDate + "\n" + a.scope() + "\n" + hex.EncodeToString(h[:])
+	return signWith(signingKey(secret, a), a, amzDate, canonical)
+}
+
+// signingKey derives the SigV4 key of secret for a's scope (date, region, service).
+func signingKey(secret string, a authorization) []byte {
 	key := hmacSHA256([]byte("AWS4"+secret), a.Date)
 	key = hmacSHA256(key, a.Region)
 	key = hmacSHA256(key, a.Service)
-	key = hmacSHA256(key, sigTerminal)
+	return hmacSHA256(key, sigTerminal)
+}
+
+func signWith(key []byte, a authorization, amzDate, canonical string) string {
+	h := sha256.Sum256([]byte(canonical))
+	stringToSign := sigAlgorithm + "\n" + amzDate + "\n" + a.scope() + "\n" + hex.EncodeToString(h[:])
 	return hex.EncodeToString(hmacSHA256(key, stringToSign))
+}
+
+// keyCache holds derived signing keys: they change once a day per access key and region,
+// and deriving one costs four HMACs per request.
+type keyCache struct {
+	mu   sync.Mutex
+	keys map[string][]byte // access key id, date, region, service → key
+}
+
+// maxCachedKeys bounds the cache; past it the cache starts over.
+const maxCachedKeys = 256
+
+func (c *keyCache) get(secret string, a authorization) []byte {
+	id := a.AccessKeyID + "/" + a.Date + "/" + a.Region + "/" + a.Service
+	c.mu.Lock()
+	k, ok := c.keys[id]
+	c.mu.Unlock()
+	if ok {
+		return k
+	}
+	k = signingKey(secret, a)
+	c.mu.Lock()
+	if c.keys == nil || len(c.keys) >= maxCachedKeys {
+		c.keys = make(map[string][]byte)
+	}
+	c.keys[id] = k
+	c.mu.Unlock()
+	return k
 }
 
 func hmacSHA256(key []byte, data string) []byte {
