@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -108,22 +109,8 @@ func startGatewayDeps(t testing.TB, yamlCfg string, deps BuildDeps, stop *func()
 	return &running{Addrs: a, cfg: cfg, logs: logs}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is safe for a server writing logs while the test reads them.
+type syncBuffer = testutil.SyncBuffer
 
 // mint returns a JWT for sub signed with testSecret, bound to csrf.
 func mint(t testing.TB, sub, csrf string, exp time.Time) string {
