@@ -69,6 +69,13 @@ func startGatewayDeps(t testing.TB, yamlCfg string, deps BuildDeps, stop *func()
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
+	return serveConfig(t, cfg, deps, stop)
+}
+
+// serveConfig runs Serve on cfg (listeners moved to port 0) until the test ends or
+// *stop, if stop is not nil, is called; it checks that the logs hold no token or secret.
+func serveConfig(t testing.TB, cfg *config.Config, deps BuildDeps, stop *func()) *running {
+	t.Helper()
 	cfg.Server.Listen, cfg.Server.ManagementListen = "127.0.0.1:0", "127.0.0.1:0"
 	logs := &syncBuffer{}
 	if deps.Logger == nil {

@@ -1,11 +1,9 @@
 package gateway
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -107,30 +105,7 @@ func startTemplate(t *testing.T, overrides string) *running {
 	if err != nil {
 		t.Fatalf("LoadTemplate: %v", err)
 	}
-	cfg.Server.Listen, cfg.Server.ManagementListen = "127.0.0.1:0", "127.0.0.1:0"
-	logs := &syncBuffer{}
-	deps := BuildDeps{Getenv: env, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan Addrs, 1)
-	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, cfg, deps, func(a Addrs) { ready <- a }) }()
-	var a Addrs
-	select {
-	case a = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("Serve: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve returned %v", err)
-		}
-		if s := logs.String(); strings.Contains(s, "eyJhbGci") || strings.Contains(s, testSecret) {
-			t.Errorf("logs hold a token or secret:\n%s", s)
-		}
-	})
-	return &running{Addrs: a, cfg: cfg, logs: logs}
+	return serveConfig(t, cfg, BuildDeps{}, nil)
 }
 
 // observed is what a client and the backend see of one run of the scenario, with the
