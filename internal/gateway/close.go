@@ -8,7 +8,8 @@ const (
 	CloseNormal = 1000
 	// CloseGoingAway: idle timeout, maximum connection duration, or server shutdown.
 	CloseGoingAway = 1001
-	// CloseProtocolError: the client broke the WebSocket protocol.
+	// CloseProtocolError: the client broke the WebSocket protocol (for instance a 64-bit
+	// payload length with its most significant bit set).
 	CloseProtocolError = 1002
 	// CloseUnsupportedData: a binary frame while binary frames are not allowed.
 	CloseUnsupportedData = 1003
@@ -21,8 +22,9 @@ const (
 	ClosePolicyViolation = 1008
 	// CloseMessageTooBig: a message over MaxMessageBytes.
 	CloseMessageTooBig = 1009
-	// CloseInternalError: the gateway failed (a slow reader whose write timed out is
-	// closed this way too, as the close frame cannot reach it).
+	// CloseInternalError: the gateway failed, for instance a bug recovered from in the
+	// connection's reader (a slow reader whose write timed out is closed this way too, as
+	// the close frame cannot reach it).
 	CloseInternalError = 1011
 )
 
@@ -35,4 +37,6 @@ const (
 	reasonBinary           = "Binary frames are not supported"
 	reasonCredentialExpiry = "Credential expired"
 	reasonWriteTimeout     = "Write timeout"
+	reasonBadLength        = "Invalid frame length"
+	reasonInternalError    = "Internal error"
 )

@@ -155,6 +155,16 @@ func (c *Conn) markClosed(code int, reason string) bool {
 	return true
 }
 
+// fail closes the connection at once with code: it is called from the connection's
+// read goroutine, which stops reading after it.
+func (c *Conn) fail(code int, reason string) {
+	if !c.markClosed(code, reason) {
+		return // already closing: that close ends the connection
+	}
+	_ = c.ws.SetDeadline(time.Now().Add(time.Second))
+	_ = c.ws.WriteClose(uint16(code), []byte(reason))
+}
+
 // close sends a close frame and closes the connection. It does not block: a write in
 // progress to a slow reader is cut short by a deadline.
 func (c *Conn) close(code int, reason string) {

@@ -7,11 +7,14 @@
 package gateway
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,6 +34,11 @@ import (
 	"github.com/wsgate/wsgate/internal/integration"
 	"github.com/wsgate/wsgate/lambdaauth"
 )
+
+// readBufferSize is the read buffer of a connection: 1 KiB instead of gws's 4, as an idle
+// connection holds its read buffer; a frame larger than the buffer is read straight into
+// the message.
+const readBufferSize = 1024
 
 // Route is a compiled route.
 type Route struct {
@@ -73,6 +81,10 @@ type Gateway struct {
 	limiter    *rate.Limiter
 	methodArn  string
 	upgraderOp gws.ServerOption
+
+	// uncheckedFrames hands the client's bytes to the library unchecked (tests only: it
+	// shows that a panic in the library's reader is recovered).
+	uncheckedFrames bool
 
 	open atomic.Int64 // connections admitted or being admitted
 
@@ -135,15 +147,13 @@ func New(o Options) (*Gateway, error) {
 	}
 	g.upgraderOp = gws.ServerOption{
 		ReadMaxPayloadSize: g.limits.MaxMessageBytes,
-		// 1 KiB instead of 4: an idle connection holds its read buffer; a frame larger than
-		// the buffer is read straight into the message.
-		ReadBufferSize:   1024,
-		CheckUtf8Enabled: true,
-		ParallelEnabled:  true,
-		ParallelGolimit:  4,
-		HandshakeTimeout: g.limits.HandshakeTimeout.D(),
-		NewSession:       func() gws.SessionStorage { return &session{} },
-		Logger:           gwsLogger{g.log},
+		ReadBufferSize:     readBufferSize,
+		CheckUtf8Enabled:   true,
+		ParallelEnabled:    true,
+		ParallelGolimit:    4,
+		HandshakeTimeout:   g.limits.HandshakeTimeout.D(),
+		NewSession:         func() gws.SessionStorage { return &session{} },
+		Logger:             gwsLogger{g.log},
 		// gws defers Recovery around every message handler: it must call recover
 		// itself, so that a bug in one handler never takes the process down.
 		Recovery: func(gws.Logger) {
@@ -277,7 +287,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	g.reg.Add(c)
 	g.mu.Unlock()
-	ws, err := up.Upgrade(w, r)
+	ws, err := g.upgrade(up, w, r, c)
 	if err != nil {
 		g.reg.Remove(c.id)
 		c.closing.Store(true)
@@ -296,7 +306,45 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"sourceIp", c.sourceIP, "status", http.StatusSwitchingProtocols, "durationMs", msSince(start))
 	// The handler returns so that net/http's request and connection state can be
 	// collected; the connection lives on in its own goroutine.
-	go ws.ReadLoop()
+	go c.readLoop()
+}
+
+// upgrade hijacks the HTTP connection and upgrades it with up, reading the client's
+// frames through a frameGuard that fails c when a header breaks a rule.
+func (g *Gateway) upgrade(up *gws.Upgrader, w http.ResponseWriter, r *http.Request, c *Conn) (*gws.Conn, error) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return nil, errors.New("the response writer cannot be hijacked")
+	}
+	netConn, brw, err := hj.Hijack()
+	if err != nil {
+		return nil, err
+	}
+	var src io.Reader = netConn
+	if n := brw.Reader.Buffered(); n > 0 {
+		// Bytes the client sent after its request, already read by net/http.
+		pre, _ := brw.Reader.Peek(n)
+		src = io.MultiReader(bytes.NewReader(bytes.Clone(pre)), netConn)
+	}
+	guard := &frameGuard{Conn: netConn, src: src, fail: c.fail, unchecked: g.uncheckedFrames}
+	return up.UpgradeFromConn(guard, bufio.NewReaderSize(guard, readBufferSize), r)
+}
+
+// readLoop reads the connection's frames until it ends. A panic in the WebSocket
+// library's reader (a bug: frameGuard rejects every header known to cause one) closes
+// this connection with 1011 and runs $disconnect; the process and every other
+// connection go on.
+func (c *Conn) readLoop() {
+	defer func() {
+		if e := recover(); e != nil {
+			c.g.metrics.panics.Inc()
+			c.g.log.Error("panic in a connection's reader (recovered)", "connectionId", c.id, "panic", fmt.Sprint(e), "stack", string(debug.Stack()))
+			c.fail(CloseInternalError, reasonInternalError)
+			_ = c.ws.NetConn().Close()
+			handler{c.g}.OnClose(c.ws, nil)
+		}
+	}()
+	c.ws.ReadLoop()
 }
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }

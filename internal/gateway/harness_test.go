@@ -271,6 +271,29 @@ func (b *backend) next(t testing.TB, path string) backendCall {
 	}
 }
 
+// each waits for one call to each of paths, in any order, and returns them by path (the
+// last one when a path is called more than once).
+func (b *backend) each(t testing.TB, paths ...string) map[string]backendCall {
+	t.Helper()
+	want := make(map[string]bool, len(paths))
+	for _, p := range paths {
+		want[p] = true
+	}
+	got := make(map[string]backendCall, len(paths))
+	timeout := time.After(5 * time.Second)
+	for len(got) < len(want) {
+		select {
+		case c := <-b.notify:
+			if want[c.Path] {
+				got[c.Path] = c
+			}
+		case <-timeout:
+			t.Fatalf("backend: calls to %v within 5s, only %v seen", paths, got)
+		}
+	}
+	return got
+}
+
 func (b *backend) count(path string) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()

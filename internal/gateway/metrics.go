@@ -38,7 +38,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		messagesIn:  prometheus.NewCounter(prometheus.CounterOpts{Name: "wsgate_messages_in_total", Help: "Messages received from clients."}),
 		messagesOut: prometheus.NewCounter(prometheus.CounterOpts{Name: "wsgate_messages_out_total", Help: "Messages written to clients."}),
 		queueFull:   prometheus.NewCounter(prometheus.CounterOpts{Name: "wsgate_send_queue_full_total", Help: "Sends refused because a client's send queue was full."}),
-		panics:      prometheus.NewCounter(prometheus.CounterOpts{Name: "wsgate_panics_total", Help: "Panics recovered in message handlers (each is a bug: please report it)."}),
+		panics:      prometheus.NewCounter(prometheus.CounterOpts{Name: "wsgate_panics_total", Help: "Panics recovered in message handlers and connection readers (each is a bug: please report it)."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.connections, m.connects, m.disconnects, m.authorizer, m.authorizerHits, m.integration, m.messagesIn, m.messagesOut, m.queueFull, m.panics)
