@@ -1,4 +1,4 @@
-// Command gwprof runs the same gateway as `wsgate serve --config` (gateway.Serve with
+// Command gwprof runs the same gateway as `wsgate serve --config` (server.Serve with
 // the config from config.Load) plus net/http/pprof on its own listener, so that
 // bench/run can take a CPU or heap profile of the gateway under load. wsgate itself has
 // no pprof endpoint; the figures in bench/results come from the wsgate binary, the
@@ -20,7 +20,7 @@ import (
 	"syscall"
 
 	"github.com/wsgate/wsgate/internal/config"
-	"github.com/wsgate/wsgate/internal/gateway"
+	"github.com/wsgate/wsgate/internal/server"
 )
 
 func main() {
@@ -46,7 +46,7 @@ func run(ctx context.Context) error {
 	}
 	go func() { _ = http.Serve(ln, nil) }()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return gateway.Serve(ctx, cfg, gateway.BuildDeps{Getenv: os.Getenv, Logger: log}, func(a gateway.Addrs) {
+	return server.Serve(ctx, cfg, server.Deps{Getenv: os.Getenv, Logger: log}, func(a server.Addrs) {
 		fmt.Printf("wsgate: serving %s (%s) on ws://%s/ ; @connections on http://%s/%s/@connections ; pprof on http://%s/debug/pprof/\n",
 			cfg.API.Name, *path, a.WebSocket, a.Management, cfg.Stage.StageName, ln.Addr())
 	})

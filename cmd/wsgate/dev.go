@@ -29,7 +29,7 @@ import (
 
 	"github.com/wsgate/wsgate/examples/chat"
 	"github.com/wsgate/wsgate/internal/config"
-	"github.com/wsgate/wsgate/internal/gateway"
+	"github.com/wsgate/wsgate/internal/server"
 )
 
 // devOptions configure runDev.
@@ -188,15 +188,15 @@ func runDev(ctx context.Context, o devOptions, ready func(devInfo)) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	gwReady := make(chan gateway.Addrs, 1)
+	gwReady := make(chan server.Addrs, 1)
 	gwDone := make(chan error, 1)
 	go func() {
-		gwDone <- gateway.Serve(ctx, cfg, gateway.BuildDeps{
+		gwDone <- server.Serve(ctx, cfg, server.Deps{
 			Getenv: func(name string) string { return secrets[name] },
 			Logger: o.Logger.With("component", "gateway"),
-		}, func(a gateway.Addrs) { gwReady <- a })
+		}, func(a server.Addrs) { gwReady <- a })
 	}()
-	var addrs gateway.Addrs
+	var addrs server.Addrs
 	select {
 	case addrs = <-gwReady:
 	case err := <-gwDone:

@@ -13,7 +13,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/wsgate/wsgate/internal/config"
-	"github.com/wsgate/wsgate/internal/gateway"
+	"github.com/wsgate/wsgate/internal/server"
 )
 
 // serve runs the gateway until ctx ends.
@@ -65,9 +65,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if *mgmtListen != "" {
 		cfg.Server.ManagementListen = *mgmtListen
 	}
-	deps := gateway.BuildDeps{Getenv: getenv, Logger: logger}
+	deps := server.Deps{Getenv: getenv, Logger: logger}
 	if *check {
-		g, err := gateway.Build(ctx, cfg, deps)
+		g, err := server.Build(ctx, cfg, deps)
 		if err != nil {
 			return err
 		}
@@ -75,7 +75,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stdout, "wsgate: configuration %s is valid\n", source)
 		return nil
 	}
-	return gateway.Serve(ctx, cfg, deps, func(a gateway.Addrs) {
+	return server.Serve(ctx, cfg, deps, func(a server.Addrs) {
 		scheme := "ws"
 		if a.TLS {
 			scheme = "wss"
@@ -101,7 +101,7 @@ func token(args []string, stdout, stderr io.Writer) error {
 	now := time.Now()
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
 		"sub": *sub, "iat": now.Unix(), "exp": now.Add(*ttl).Unix(), "csrf": csrf,
-	}).SignedString([]byte(gateway.DevHMACSecret))
+	}).SignedString([]byte(server.DevHMACSecret))
 	if err != nil {
 		return err
 	}

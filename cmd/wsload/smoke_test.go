@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/internal/config"
-	"github.com/wsgate/wsgate/internal/gateway"
+	"github.com/wsgate/wsgate/internal/server"
 )
 
 // benchConfig is bench/gateway.yaml with its placeholders filled as bench/run does.
@@ -45,12 +45,12 @@ func TestSmoke(t *testing.T) {
 		}
 		return ""
 	}
-	ready := make(chan gateway.Addrs, 1)
+	ready := make(chan server.Addrs, 1)
 	served := make(chan error, 1)
 	go func() {
-		served <- gateway.Serve(ctx, cfg, gateway.BuildDeps{Getenv: getenv}, func(a gateway.Addrs) { ready <- a })
+		served <- server.Serve(ctx, cfg, server.Deps{Getenv: getenv}, func(a server.Addrs) { ready <- a })
 	}()
-	var a gateway.Addrs
+	var a server.Addrs
 	select {
 	case a = <-ready:
 	case err := <-served:
@@ -61,7 +61,7 @@ func TestSmoke(t *testing.T) {
 	base := loadConfig{
 		target: "wsgate", wsURL: "ws://" + a.WebSocket + "/", mgmtURL: "http://" + a.Management + "/bench",
 		metricsURL: "http://" + a.Management + "/metrics", pid: os.Getpid(), backendPID: os.Getpid(),
-		auth: true, secret: gateway.DevHMACSecret, srcIPs: 2, n: 20, conc: 8, rate: 200,
+		auth: true, secret: server.DevHMACSecret, srcIPs: 2, n: 20, conc: 8, rate: 200,
 		duration: time.Second, payload: 32, writers: 4, stale: 0.1, slow: 0.1, stallFor: time.Minute,
 		hold: 100 * time.Millisecond, sampleEach: 500 * time.Millisecond, routeRate: 100,
 		accessKey: "AKIDWSLOAD", secretKey: "smoke-secret", region: "us-east-1",

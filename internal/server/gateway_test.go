@@ -1,4 +1,4 @@
-package gateway
+package server
 
 import (
 	"context"
@@ -91,7 +91,7 @@ func echoBackend(t testing.TB) *backend {
 
 func TestHandshakeOutcomes(t *testing.T) {
 	be := echoBackend(t)
-	r := startGateway(t, chatConfig(be.URL, ""), BuildDeps{})
+	r := startGateway(t, chatConfig(be.URL, ""), Deps{})
 	alice := loginAs(t, "alice", time.Now().Add(time.Hour))
 	tests := []struct {
 		name        string
@@ -146,7 +146,7 @@ func TestHandshakeOutcomes(t *testing.T) {
 
 func TestConnectIntegrationSeesPrincipal(t *testing.T) {
 	be := echoBackend(t)
-	r := startGateway(t, chatConfig(be.URL, ""), BuildDeps{})
+	r := startGateway(t, chatConfig(be.URL, ""), Deps{})
 	c, status, err := dial(t, r, loginAsRoom(t, "alice"))
 	if err != nil {
 		t.Fatalf("dial: %d %v", status, err)
@@ -177,7 +177,7 @@ func loginAsRoom(t testing.TB, sub string) login {
 
 func TestRoutes(t *testing.T) {
 	be := echoBackend(t)
-	r := startGateway(t, chatConfig(be.URL, ""), BuildDeps{})
+	r := startGateway(t, chatConfig(be.URL, ""), Deps{})
 	c := mustDial(t, r, loginAs(t, "alice", time.Now().Add(time.Hour)))
 	connectCall := be.next(t, "/connect")
 	id := connectCall.Header.Get("X-Connection-Id")
@@ -220,7 +220,7 @@ func TestRoutes(t *testing.T) {
 func TestForbiddenWithoutDefaultRoute(t *testing.T) {
 	be := echoBackend(t)
 	cfg := strings.Replace(chatConfig(be.URL, ""), "  $default: {Target: integrations/default}\n", "", 1)
-	r := startGateway(t, cfg, BuildDeps{})
+	r := startGateway(t, cfg, Deps{})
 	c := mustDial(t, r, loginAs(t, "alice", time.Now().Add(time.Hour)))
 	write(t, c, `{"action":"unknown"}`)
 	got := mustJSON(t, read(t, c))
@@ -236,7 +236,7 @@ func TestForbiddenWithoutDefaultRoute(t *testing.T) {
 
 func TestDisconnectOnClientClose(t *testing.T) {
 	be := echoBackend(t)
-	r := startGateway(t, chatConfig(be.URL, ""), BuildDeps{})
+	r := startGateway(t, chatConfig(be.URL, ""), Deps{})
 	c := mustDial(t, r, loginAs(t, "alice", time.Now().Add(time.Hour)))
 	id := be.next(t, "/connect").Header.Get("X-Connection-Id")
 	c.Close(websocket.StatusGoingAway, "tab closed")
@@ -251,7 +251,7 @@ func TestSubprotocol(t *testing.T) {
 	be := echoBackend(t)
 	cfg := strings.Replace(chatConfig(be.URL, ""), "      integration.request.querystring.room: route.request.querystring.room\n",
 		"      integration.request.querystring.room: route.request.querystring.room\n      integration.request.header.X-Want-Subprotocol: route.request.querystring.proto\n", 1)
-	r := startGateway(t, cfg, BuildDeps{})
+	r := startGateway(t, cfg, Deps{})
 	l := loginAs(t, "alice", time.Now().Add(time.Hour))
 	l.csrf += "&proto=chat.v1"
 	c := mustDial(t, r, l, "chat.v1", "chat.v2")
@@ -262,7 +262,7 @@ func TestSubprotocol(t *testing.T) {
 
 func TestCSRFInSubprotocolIsNeverEchoed(t *testing.T) {
 	be := echoBackend(t)
-	r := startGateway(t, chatConfig(be.URL, ""), BuildDeps{})
+	r := startGateway(t, chatConfig(be.URL, ""), Deps{})
 	l := loginAs(t, "alice", time.Now().Add(time.Hour))
 	csrf := l.csrf
 	l.csrf = "" // no query: the token travels as a subprotocol entry

@@ -1,4 +1,4 @@
-package gateway
+package server
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/wsgate/wsgate/internal/authorizer"
 	"github.com/wsgate/wsgate/internal/cluster"
 	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/gateway"
 	"github.com/wsgate/wsgate/internal/integration"
 )
 
@@ -28,8 +29,8 @@ type LambdaInvoker interface {
 	integration.LambdaInvoker
 }
 
-// BuildDeps are the outside things a gateway is built with.
-type BuildDeps struct {
+// Deps are the outside things a gateway is built and served with.
+type Deps struct {
 	// Getenv reads the environment (secrets named in the config). Nil: os.Getenv.
 	Getenv func(string) string
 	// Logger logs; nil discards.
@@ -42,14 +43,14 @@ type BuildDeps struct {
 	// Registry tracks connections; nil: in memory.
 	Registry cluster.Registry
 	// Metrics; nil: unregistered metrics.
-	Metrics *Metrics
+	Metrics *gateway.Metrics
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
 }
 
 // Build compiles cfg (routes, selection expressions, templates, request parameters,
 // identity sources, authorizer keys) into a Gateway. Its errors name the config field.
-func Build(ctx context.Context, cfg *config.Config, deps BuildDeps) (*Gateway, error) {
+func Build(ctx context.Context, cfg *config.Config, deps Deps) (*gateway.Gateway, error) {
 	if deps.Getenv == nil {
 		deps.Getenv = os.Getenv
 	}
@@ -77,10 +78,10 @@ func Build(ctx context.Context, cfg *config.Config, deps BuildDeps) (*Gateway, e
 		}
 		integrations[id] = in
 	}
-	routes := make(map[string]*Route, len(cfg.Routes))
+	routes := make(map[string]*gateway.Route, len(cfg.Routes))
 	var auth authorizer.Authorizer
 	for key, rc := range cfg.Routes {
-		rt := &Route{Key: key, TwoWay: rc.RouteResponseSelectionExpression == "$default"}
+		rt := &gateway.Route{Key: key, TwoWay: rc.RouteResponseSelectionExpression == "$default"}
 		if id, ok := config.IntegrationID(rc.Target); ok {
 			rt.Integration = integrations[id]
 		}
@@ -96,7 +97,7 @@ func Build(ctx context.Context, cfg *config.Config, deps BuildDeps) (*Gateway, e
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
 	}
-	return New(Options{
+	return gateway.New(gateway.Options{
 		Config:     cfg,
 		Authorizer: auth,
 		Routes:     routes,
@@ -108,7 +109,7 @@ func Build(ctx context.Context, cfg *config.Config, deps BuildDeps) (*Gateway, e
 	})
 }
 
-func buildAuthorizer(ctx context.Context, field string, ac config.Authorizer, deps BuildDeps) (authorizer.Authorizer, error) {
+func buildAuthorizer(ctx context.Context, field string, ac config.Authorizer, deps Deps) (authorizer.Authorizer, error) {
 	sources, err := authorizer.ParseIdentitySources(ac.IdentitySource)
 	if err != nil {
 		return nil, fmt.Errorf("%s.IdentitySource: %w", field, err)
@@ -163,7 +164,7 @@ func buildAuthorizer(ctx context.Context, field string, ac config.Authorizer, de
 	return a, nil
 }
 
-func keySource(ctx context.Context, k config.KeySource, deps BuildDeps) (cookieauth.KeySource, error) {
+func keySource(ctx context.Context, k config.KeySource, deps Deps) (cookieauth.KeySource, error) {
 	switch {
 	case k.DevKey:
 		return cookieauth.HMACSecret([]byte(DevHMACSecret))

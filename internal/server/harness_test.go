@@ -1,4 +1,4 @@
-package gateway
+package server
 
 import (
 	"context"
@@ -51,7 +51,7 @@ type running struct {
 func (r *running) wsURL(pathAndQuery string) string { return "ws://" + r.WebSocket + pathAndQuery }
 
 // startGateway runs Serve with the YAML config (listeners on port 0) until the test ends.
-func startGateway(t testing.TB, yamlCfg string, deps BuildDeps) *running {
+func startGateway(t testing.TB, yamlCfg string, deps Deps) *running {
 	t.Helper()
 	return startGatewayDeps(t, yamlCfg, deps, nil)
 }
@@ -60,10 +60,10 @@ func startGateway(t testing.TB, yamlCfg string, deps BuildDeps) *running {
 // waits for Serve to return (the cleanup then does nothing more).
 func startGatewayWithStop(t testing.TB, yamlCfg string, stop *func()) *running {
 	t.Helper()
-	return startGatewayDeps(t, yamlCfg, BuildDeps{}, stop)
+	return startGatewayDeps(t, yamlCfg, Deps{}, stop)
 }
 
-func startGatewayDeps(t testing.TB, yamlCfg string, deps BuildDeps, stop *func()) *running {
+func startGatewayDeps(t testing.TB, yamlCfg string, deps Deps, stop *func()) *running {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yamlCfg))
 	if err != nil {
@@ -74,7 +74,7 @@ func startGatewayDeps(t testing.TB, yamlCfg string, deps BuildDeps, stop *func()
 
 // serveConfig runs Serve on cfg (listeners moved to port 0) until the test ends or
 // *stop, if stop is not nil, is called; it checks that the logs hold no token or secret.
-func serveConfig(t testing.TB, cfg *config.Config, deps BuildDeps, stop *func()) *running {
+func serveConfig(t testing.TB, cfg *config.Config, deps Deps, stop *func()) *running {
 	t.Helper()
 	cfg.Server.Listen, cfg.Server.ManagementListen = "127.0.0.1:0", "127.0.0.1:0"
 	logs := &syncBuffer{}
@@ -313,6 +313,15 @@ func mustJSON(t testing.TB, s string) map[string]any {
 		t.Fatalf("not JSON: %q: %v", s, err)
 	}
 	return m
+}
+
+// rawDial performs the handshake a browser logged in as l would, on a bare socket.
+func rawDial(t testing.TB, addr string, l login) *testutil.RawConn {
+	t.Helper()
+	h := http.Header{}
+	h.Set("Origin", l.origin)
+	h.Set("Cookie", l.cookie)
+	return testutil.RawDial(t, addr, "/?csrf="+l.csrf, h)
 }
 
 // websocketDial dials with arbitrary headers.

@@ -1,4 +1,4 @@
-package gateway
+package server
 
 import (
 	"encoding/json"
@@ -130,7 +130,7 @@ func TestLambdaAuthorizerAndProxyIntegration(t *testing.T) {
 			return []byte(`{"errorMessage":"kaput","errorType":"Error"}`), "Unhandled"
 		},
 	})
-	r := startGateway(t, lambdaConfig, BuildDeps{Lambda: f.client()})
+	r := startGateway(t, lambdaConfig, Deps{Lambda: f.client()})
 
 	for token, want := range map[string]int{"": 401, "bad": 401, "deny": 403, "crash": 500} {
 		l := login{}
@@ -185,12 +185,12 @@ Routes:
   $connect: {Target: integrations/refuse}
   $default: {Target: integrations/echo, RouteResponseSelectionExpression: $default}
 `
-	r := startGateway(t, cfg, BuildDeps{})
+	r := startGateway(t, cfg, Deps{})
 	if _, status, _ := dial(t, r, login{}); status != http.StatusForbidden {
 		t.Errorf("MOCK $connect with statusCode 403: status %d", status)
 	}
 	cfg = strings.Replace(cfg, "  $connect: {Target: integrations/refuse}\n", "", 1)
-	r = startGateway(t, cfg, BuildDeps{})
+	r = startGateway(t, cfg, Deps{})
 	c := mustDial(t, r, login{})
 	write(t, c, `{"text":"hi"}`)
 	got := mustJSON(t, read(t, c))
@@ -227,7 +227,7 @@ Routes:
   $connect: {AuthorizationType: CUSTOM, AuthorizerId: key, Target: integrations/ok}
   $default: {Target: integrations/ok}
 `, auth.URL)
-	r := startGateway(t, cfg, BuildDeps{})
+	r := startGateway(t, cfg, Deps{})
 	dialKey := func(key string) int {
 		h := http.Header{"X-Api-Key": {key}}
 		c, resp, _ := websocketDial(t, r, h)

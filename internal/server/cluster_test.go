@@ -1,4 +1,4 @@
-package gateway
+package server
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
+
+	"github.com/wsgate/wsgate/internal/gateway"
 )
 
 // Two nodes in one process: node 1 embeds NATS, node 2 joins it by URL. A client on
@@ -18,20 +20,20 @@ import (
 func TestTwoNodesShareConnections(t *testing.T) {
 	be := echoBackend(t)
 	base := chatConfig(be.URL, "")
-	n1 := startGateway(t, base+"  NodeId: 1\n  Cluster: {Embedded: {Listen: 127.0.0.1:0}}\n", BuildDeps{})
+	n1 := startGateway(t, base+"  NodeId: 1\n  Cluster: {Embedded: {Listen: 127.0.0.1:0}}\n", Deps{})
 	if n1.NATS == "" {
 		t.Fatal("node 1 reports no embedded NATS URL")
 	}
-	n2 := startGateway(t, base+fmt.Sprintf("  NodeId: 2\n  Cluster: {NatsUrl: %q}\n", n1.NATS), BuildDeps{})
+	n2 := startGateway(t, base+fmt.Sprintf("  NodeId: 2\n  Cluster: {NatsUrl: %q}\n", n1.NATS), Deps{})
 
 	c1 := mustDial(t, n1, loginAs(t, "alice", time.Now().Add(time.Hour)))
 	id1 := be.next(t, "/connect").Header.Get("X-Connection-Id")
 	c2 := mustDial(t, n2, loginAs(t, "bob", time.Now().Add(time.Hour)))
 	id2 := be.next(t, "/connect").Header.Get("X-Connection-Id")
-	if node, _ := NodeOf(id1); node != 1 {
+	if node, _ := gateway.NodeOf(id1); node != 1 {
 		t.Errorf("id %q on node 1 encodes node %d", id1, node)
 	}
-	if node, _ := NodeOf(id2); node != 2 {
+	if node, _ := gateway.NodeOf(id2); node != 2 {
 		t.Errorf("id %q on node 2 encodes node %d", id2, node)
 	}
 
@@ -80,8 +82,8 @@ func TestEmbeddedNATSWithRoutes(t *testing.T) {
 	base := chatConfig(be.URL, "")
 	r1, r2 := freeAddr(t), freeAddr(t)
 	routes := fmt.Sprintf("[nats-route://%s, nats-route://%s]", r1, r2)
-	n1 := startGateway(t, base+fmt.Sprintf("  NodeId: 1\n  Cluster: {Embedded: {Listen: 127.0.0.1:0, ClusterListen: %s, Routes: %s}}\n", r1, routes), BuildDeps{})
-	n2 := startGateway(t, base+fmt.Sprintf("  NodeId: 2\n  Cluster: {Embedded: {Listen: 127.0.0.1:0, ClusterListen: %s, Routes: %s}}\n", r2, routes), BuildDeps{})
+	n1 := startGateway(t, base+fmt.Sprintf("  NodeId: 1\n  Cluster: {Embedded: {Listen: 127.0.0.1:0, ClusterListen: %s, Routes: %s}}\n", r1, routes), Deps{})
+	n2 := startGateway(t, base+fmt.Sprintf("  NodeId: 2\n  Cluster: {Embedded: {Listen: 127.0.0.1:0, ClusterListen: %s, Routes: %s}}\n", r2, routes), Deps{})
 	c1 := mustDial(t, n1, loginAs(t, "alice", time.Now().Add(time.Hour)))
 	id1 := be.next(t, "/connect").Header.Get("X-Connection-Id")
 	api2 := mgmtClient(n2, "")

@@ -1,4 +1,4 @@
-package gateway
+package server
 
 import (
 	"context"
@@ -54,7 +54,7 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 func TestTLSListener(t *testing.T) {
 	certFile, keyFile, pool := selfSigned(t)
 	be := echoBackend(t)
-	r := startGateway(t, chatConfig(be.URL, fmt.Sprintf("  TLS: {CertFile: %s, KeyFile: %s}", certFile, keyFile)), BuildDeps{})
+	r := startGateway(t, chatConfig(be.URL, fmt.Sprintf("  TLS: {CertFile: %s, KeyFile: %s}", certFile, keyFile)), Deps{})
 	if !r.TLS {
 		t.Fatal("Addrs.TLS is false")
 	}
@@ -77,7 +77,7 @@ func TestTLSListener(t *testing.T) {
 
 func TestBinaryFramesWhenAllowed(t *testing.T) {
 	be := echoBackend(t)
-	r := startGateway(t, chatConfig(be.URL, "  Limits: {AllowBinaryFrames: true}"), BuildDeps{})
+	r := startGateway(t, chatConfig(be.URL, "  Limits: {AllowBinaryFrames: true}"), Deps{})
 	c := mustDial(t, r, loginAs(t, "alice", time.Now().Add(time.Hour)))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -1,4 +1,4 @@
-package gateway
+package server
 
 import (
 	"context"
@@ -31,7 +31,7 @@ func mgmtClient(r *running, secret string) *apigatewaymanagementapi.Client {
 func TestConnectionsAPIWithTheGoSDK(t *testing.T) {
 	be := echoBackend(t)
 	cfg := strings.Replace(chatConfig(be.URL, ""), "  Management: {AllowUnsigned: true}", signedMgmt, 1)
-	r := startGateway(t, cfg, BuildDeps{})
+	r := startGateway(t, cfg, Deps{})
 	api := mgmtClient(r, "mgmt-secret")
 	ctx := context.Background()
 
@@ -116,7 +116,7 @@ func TestSlowReaderGetsLimitExceeded(t *testing.T) {
 	be := echoBackend(t)
 	cfg := strings.Replace(chatConfig(be.URL, `  Limits: {SendQueueMessages: 4, SendQueueBytes: 65536, WriteTimeout: 500ms}`),
 		"  Management: {AllowUnsigned: true}", signedMgmt, 1)
-	r := startGateway(t, cfg, BuildDeps{})
+	r := startGateway(t, cfg, Deps{})
 	api := mgmtClient(r, "mgmt-secret")
 	ctx := context.Background()
 	c := mustDial(t, r, loginAs(t, "alice", time.Now().Add(time.Hour)))

@@ -1,4 +1,8 @@
-package gateway
+// Package server runs wsgate: it builds the gateway from a config and wires it to the
+// outside world — the WebSocket and management listeners (TLS), the operations routes
+// (routes.go), the @connections API, the cluster's NATS connection, the AWS Lambda
+// client — and orders start-up and shutdown.
+package server
 
 import (
 	"context"
@@ -17,10 +21,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/wsgate/wsgate/internal/cluster"
 	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/gateway"
 	"github.com/wsgate/wsgate/internal/mgmt"
 )
 
@@ -40,12 +44,12 @@ type Addrs struct {
 // readiness goes false, no new handshakes, every client is closed with 1001 and its
 // $disconnect runs, within Limits.ShutdownTimeout. ready, if not nil, is called once
 // both listeners accept.
-func Serve(ctx context.Context, cfg *config.Config, deps BuildDeps, ready func(Addrs)) error {
+func Serve(ctx context.Context, cfg *config.Config, deps Deps, ready func(Addrs)) error {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	if deps.Getenv == nil {
-		return errors.New("gateway: Serve needs Getenv")
+		return errors.New("server: Serve needs Getenv")
 	}
 	log := deps.Logger
 	if deps.Lambda == nil && needsLambda(cfg) {
@@ -72,7 +76,7 @@ func Serve(ctx context.Context, cfg *config.Config, deps BuildDeps, ready func(A
 				"clustered": fmt.Sprint(cfg.Server.Cluster != nil)},
 		}, func() float64 { return 1 }))
 	if deps.Metrics == nil {
-		deps.Metrics = NewMetrics(reg)
+		deps.Metrics = gateway.NewMetrics(reg)
 	}
 	g, err := Build(ctx, cfg, deps)
 	if err != nil {
@@ -110,19 +114,7 @@ func Serve(ctx context.Context, cfg *config.Config, deps BuildDeps, ready func(A
 	}
 
 	var readyFlag atomic.Bool
-	ops := http.NewServeMux()
-	ops.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	ops.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	ops.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !readyFlag.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ready\n"))
-	})
-	if mh != nil {
-		ops.Handle("/", mh)
-	}
+	ops := routes(reg, &readyFlag, mh)
 
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	wsSrv := &http.Server{
@@ -233,7 +225,7 @@ func startCluster(cfg *config.Config, log *slog.Logger) (cluster.Registry, strin
 	}
 	stops = append(stops, nc.Close)
 	reg, err := cluster.NewNATS(cluster.NATSOptions{
-		Conn: nc, NodeID: byte(cfg.Server.NodeID), NodeOf: NodeOf, Subject: cl.Subject,
+		Conn: nc, NodeID: byte(cfg.Server.NodeID), NodeOf: gateway.NodeOf, Subject: cl.Subject,
 		Timeout: cl.RequestTimeout.D(), MaxPayload: cfg.Server.Limits.MaxMessageBytes, Logger: log.With("component", "cluster"),
 	})
 	if err != nil {

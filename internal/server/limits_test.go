@@ -1,4 +1,4 @@
-package gateway
+package server
 
 import (
 	"bufio"
@@ -69,7 +69,7 @@ func TestCloseCodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			be := echoBackend(t)
-			r := startGateway(t, chatConfig(be.URL, "  Limits: "+tt.limits), BuildDeps{})
+			r := startGateway(t, chatConfig(be.URL, "  Limits: "+tt.limits), Deps{})
 			exp := tt.exp
 			if exp == 0 {
 				exp = time.Hour
@@ -91,7 +91,7 @@ func TestCloseCodes(t *testing.T) {
 func TestHandshakeLimits(t *testing.T) {
 	be := echoBackend(t)
 	t.Run("max connections", func(t *testing.T) {
-		r := startGateway(t, chatConfig(be.URL, "  Limits: {MaxConnections: 2}"), BuildDeps{})
+		r := startGateway(t, chatConfig(be.URL, "  Limits: {MaxConnections: 2}"), Deps{})
 		l := loginAs(t, "alice", time.Now().Add(time.Hour))
 		mustDial(t, r, l)
 		mustDial(t, r, l)
@@ -100,7 +100,7 @@ func TestHandshakeLimits(t *testing.T) {
 		}
 	})
 	t.Run("connect rate", func(t *testing.T) {
-		r := startGateway(t, chatConfig(be.URL, "  Limits: {ConnectRate: 0.001, ConnectBurst: 2}"), BuildDeps{})
+		r := startGateway(t, chatConfig(be.URL, "  Limits: {ConnectRate: 0.001, ConnectBurst: 2}"), Deps{})
 		l := loginAs(t, "alice", time.Now().Add(time.Hour))
 		mustDial(t, r, l)
 		mustDial(t, r, l)
@@ -109,7 +109,7 @@ func TestHandshakeLimits(t *testing.T) {
 		}
 	})
 	t.Run("url length", func(t *testing.T) {
-		r := startGateway(t, chatConfig(be.URL, "  Limits: {MaxURLBytes: 200}"), BuildDeps{})
+		r := startGateway(t, chatConfig(be.URL, "  Limits: {MaxURLBytes: 200}"), Deps{})
 		l := loginAs(t, "alice", time.Now().Add(time.Hour))
 		l.csrf += "&pad=" + strings.Repeat("p", 300)
 		if _, status, _ := dial(t, r, l); status != http.StatusRequestURITooLong {
@@ -117,7 +117,7 @@ func TestHandshakeLimits(t *testing.T) {
 		}
 	})
 	t.Run("not a websocket request", func(t *testing.T) {
-		r := startGateway(t, chatConfig(be.URL, ""), BuildDeps{})
+		r := startGateway(t, chatConfig(be.URL, ""), Deps{})
 		resp, err := http.Get("http://" + r.WebSocket + "/")
 		if err != nil {
 			t.Fatal(err)
@@ -128,7 +128,7 @@ func TestHandshakeLimits(t *testing.T) {
 		}
 	})
 	t.Run("slowloris handshake times out", func(t *testing.T) {
-		r := startGateway(t, chatConfig(be.URL, "  Limits: {HandshakeTimeout: 300ms}"), BuildDeps{})
+		r := startGateway(t, chatConfig(be.URL, "  Limits: {HandshakeTimeout: 300ms}"), Deps{})
 		conn, err := net.Dial("tcp", r.WebSocket)
 		if err != nil {
 			t.Fatal(err)
@@ -173,7 +173,7 @@ func TestGracefulShutdown(t *testing.T) {
 
 func TestOperationsEndpoints(t *testing.T) {
 	be := echoBackend(t)
-	r := startGateway(t, chatConfig(be.URL, ""), BuildDeps{})
+	r := startGateway(t, chatConfig(be.URL, ""), Deps{})
 	mustDial(t, r, loginAs(t, "alice", time.Now().Add(time.Hour)))
 	_, _, _ = dial(t, r, login{origin: "https://ui.dev.example.test"}) // refused: 401
 	get := func(path string) (int, string) {

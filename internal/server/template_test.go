@@ -1,4 +1,4 @@
-package gateway
+package server
 
 import (
 	"encoding/json"
@@ -105,7 +105,7 @@ func startTemplate(t *testing.T, overrides string) *running {
 	if err != nil {
 		t.Fatalf("LoadTemplate: %v", err)
 	}
-	return serveConfig(t, cfg, BuildDeps{}, nil)
+	return serveConfig(t, cfg, Deps{}, nil)
 }
 
 // observed is what a client and the backend see of one run of the scenario, with the
@@ -212,7 +212,7 @@ func TestTemplateParity(t *testing.T) {
 	}
 	native := func(t *testing.T) observed {
 		be := newBackend(t, nil)
-		return scenario(t, startGateway(t, nativeEquivalent(be.URL), BuildDeps{}), be)
+		return scenario(t, startGateway(t, nativeEquivalent(be.URL), Deps{}), be)
 	}
 	tmpl, nat := fromTemplate(t), native(t)
 	if diff := cmp.Diff(nat, tmpl); diff != "" {
