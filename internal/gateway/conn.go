@@ -1,17 +1,13 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
-
-	"github.com/lxzan/gws"
 
 	"github.com/wsgate/wsgate/internal/cluster"
 	"github.com/wsgate/wsgate/internal/config"
@@ -22,7 +18,7 @@ import (
 // afterwards, but for the atomics.
 type Conn struct {
 	g                *Gateway
-	ws               *gws.Conn
+	ws               *socket
 	id               string
 	connectRequestID string
 	connectedAt      time.Time
@@ -35,25 +31,25 @@ type Conn struct {
 	expiresAt        time.Time
 	ready            chan struct{} // closed once the upgrade is done (ws set) or failed
 
+	slots    chan struct{}  // message handlers in flight (made and filled by the reader)
+	inflight sync.WaitGroup // message handlers in flight: $disconnect waits for them
+
 	lastActive   atomic.Int64 // unix nanoseconds of the last client frame
 	queuedMsgs   atomic.Int32
 	queuedBytes  atomic.Int64
 	closing      atomic.Bool
-	closeCode    atomic.Uint32 // set by the gateway when it closes the connection
-	closeReason  atomic.Pointer[string]
+	closeFrame   atomic.Pointer[closeFrame] // set once, by the gateway when it closes the connection
 	disconnected atomic.Bool
 }
 
+// closeFrame is the code and reason the gateway closed a connection with, stored
+// together so that no reader sees one without the other.
+type closeFrame struct {
+	code   int
+	reason string
+}
+
 var _ cluster.Conn = (*Conn)(nil)
-
-// session links a gws connection to its Conn without a map.
-type session struct{ c *Conn }
-
-func (s *session) Len() int                               { return 0 }
-func (s *session) Load(string) (any, bool)                { return nil, false }
-func (s *session) Delete(string)                          {}
-func (s *session) Store(string, any)                      {}
-func (s *session) Range(func(key string, value any) bool) {}
 
 func (g *Gateway) newConn(r *http.Request, now time.Time) *Conn {
 	c := &Conn{
@@ -101,21 +97,10 @@ func (c *Conn) Send(data []byte) error {
 		c.g.metrics.queueFull.Inc()
 		return cluster.ErrLimitExceeded
 	}
-	op := gws.OpcodeText
-	if !utf8.Valid(data) {
-		op = gws.OpcodeBinary
-	}
-	timeout := c.g.limits.WriteTimeout.D()
-	c.ws.Async(func() {
-		defer func() {
-			c.queuedMsgs.Add(-1)
-			c.queuedBytes.Add(-int64(len(data)))
-		}()
-		if c.closing.Load() {
-			return
-		}
-		_ = c.ws.SetWriteDeadline(time.Now().Add(timeout))
-		if err := c.ws.WriteMessage(op, data); err != nil {
+	c.writeAsync(data, c.g.limits.WriteTimeout.D(), func(err error) {
+		c.queuedMsgs.Add(-1)
+		c.queuedBytes.Add(-int64(len(data)))
+		if err != nil {
 			c.markClosed(CloseInternalError, reasonWriteTimeout)
 			return
 		}
@@ -150,8 +135,7 @@ func (c *Conn) markClosed(code int, reason string) bool {
 	if !c.closing.CompareAndSwap(false, true) {
 		return false
 	}
-	c.closeCode.Store(uint32(code))
-	c.closeReason.Store(&reason)
+	c.closeFrame.Store(&closeFrame{code, reason})
 	return true
 }
 
@@ -161,8 +145,7 @@ func (c *Conn) fail(code int, reason string) {
 	if !c.markClosed(code, reason) {
 		return // already closing: that close ends the connection
 	}
-	_ = c.ws.SetDeadline(time.Now().Add(time.Second))
-	_ = c.ws.WriteClose(uint16(code), []byte(reason))
+	c.writeClose(code, reason)
 }
 
 // close sends a close frame and closes the connection. It does not block: a write in
@@ -175,8 +158,7 @@ func (c *Conn) close(code int, reason string) {
 		if !c.upgraded() {
 			return
 		}
-		_ = c.ws.SetDeadline(time.Now().Add(time.Second))
-		_ = c.ws.WriteClose(uint16(code), []byte(reason))
+		c.writeClose(code, reason)
 	}()
 }
 
@@ -202,53 +184,28 @@ func (c *Conn) integrationRequest(routeKey, eventType, reqID string, now time.Ti
 	}
 }
 
-// handler receives gws events.
-type handler struct{ g *Gateway }
-
-func connOf(ws *gws.Conn) *Conn { return ws.Session().(*session).c }
-
-func (h handler) OnOpen(*gws.Conn) {}
-
-func (h handler) OnPing(ws *gws.Conn, payload []byte) {
-	connOf(ws).touch()
-	_ = ws.WritePong(payload)
-}
-
-func (h handler) OnPong(ws *gws.Conn, _ []byte) { connOf(ws).touch() }
-
 func (c *Conn) touch() { c.lastActive.Store(c.g.now().UnixNano()) }
 
-// OnClose runs $disconnect once the connection is gone.
-func (h handler) OnClose(ws *gws.Conn, err error) {
-	c := connOf(ws)
-	if c == nil || !c.disconnected.CompareAndSwap(false, true) {
+// closed runs once the connection is gone: code and reason are what the client's close
+// frame said, or what the library failed the connection with; a close the gateway
+// initiated reports its own code. $disconnect runs after the connection's message
+// handlers have finished.
+func (c *Conn) closed(code int, reason string) {
+	if !c.disconnected.CompareAndSwap(false, true) {
 		return
 	}
 	c.closing.Store(true)
-	code, reason := CloseAbnormal, ""
-	var ce *gws.CloseError
-	switch {
-	case c.closeCode.Load() != 0:
-		code, reason = int(c.closeCode.Load()), *c.closeReason.Load()
-	case errors.As(err, &ce):
-		code, reason = int(ce.Code), string(ce.Reason)
-		if code == 0 {
-			code = 1005
-		}
-	default:
-		// gws reports the code it closed with (1002, 1007, 1009) as an error with Uint16.
-		var sc interface{ Uint16() uint16 }
-		if errors.As(err, &sc) {
-			code = int(sc.Uint16())
-		}
+	if f := c.closeFrame.Load(); f != nil {
+		code, reason = f.code, f.reason
 	}
-	g := h.g
+	g := c.g
 	g.reg.Remove(c.id)
 	g.metrics.connections.Dec()
 	g.metrics.disconnects.WithLabelValues(closeLabel(code)).Inc()
 	go func() {
 		defer g.wg.Done()
 		defer g.open.Add(-1)
+		c.inflight.Wait()
 		g.disconnect(c, code, reason)
 	}()
 }
@@ -295,19 +252,15 @@ func (g *Gateway) disconnect(c *Conn, code int, reason string) {
 	}
 }
 
-// OnMessage routes one client message.
-func (h handler) OnMessage(ws *gws.Conn, msg *gws.Message) {
-	defer msg.Close()
-	c := connOf(ws)
+// message routes one client message.
+func (c *Conn) message(body []byte, binary bool) {
 	c.touch()
-	g := h.g
-	binary := msg.Opcode == gws.OpcodeBinary
+	g := c.g
 	if binary && !g.limits.AllowBinaryFrames {
 		c.close(CloseUnsupportedData, reasonBinary)
 		return
 	}
 	g.metrics.messagesIn.Inc()
-	body := bytes.Clone(msg.Bytes()) // the buffer is recycled when OnMessage returns
 	reqID := requestID()
 	now := g.now()
 
@@ -363,8 +316,3 @@ func (c *Conn) sendStatusFrame(message, reqID string) {
 		c.g.log.Info("status frame dropped", "requestId", reqID, "connectionId", c.id, "error", err.Error())
 	}
 }
-
-// gwsLogger sends gws's own log lines to slog.
-type gwsLogger struct{ l *slog.Logger }
-
-func (g gwsLogger) Error(v ...any) { g.l.Error("gws", "detail", v) }

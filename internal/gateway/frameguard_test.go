@@ -42,7 +42,7 @@ func TestPanicInReaderIsRecovered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.uncheckedFrames = true
+	g.ws.unchecked = true
 	srv := httptest.NewServer(g)
 	defer srv.Close()
 	defer func() {

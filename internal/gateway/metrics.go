@@ -1,12 +1,44 @@
 package gateway
 
 import (
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wsgate/wsgate/internal/authorizer"
 )
+
+// outcome is how a handshake ended: the label of wsgate_connects_total and the
+// "outcome" of the "connect refused" log line.
+type outcome string
+
+// The handshake outcomes; authorizerOutcome names the authorizer's.
+const (
+	outcomeAccepted            outcome = "accepted"
+	outcomeNotWebSocket        outcome = "not_websocket"
+	outcomeBadHandshake        outcome = "bad_handshake"
+	outcomeURLTooLong          outcome = "url_too_long"
+	outcomeShuttingDown        outcome = "shutting_down"
+	outcomeRateLimited         outcome = "rate_limited"
+	outcomeMaxConnections      outcome = "max_connections"
+	outcomeIntegrationRejected outcome = "integration_rejected"
+	outcomeIntegrationError    outcome = "integration_error"
+	outcomeUpgradeFailed       outcome = "upgrade_failed"
+)
+
+// authorizerOutcome is the outcome of a handshake the authorizer refused with o.
+func authorizerOutcome(o authorizer.Outcome) outcome { return outcome("authorizer_" + o.String()) }
+
+// outcomes lists every outcome, in the order the metric's help gives them.
+func outcomes() []string {
+	return []string{
+		string(outcomeAccepted), string(outcomeNotWebSocket), string(outcomeBadHandshake), string(outcomeURLTooLong),
+		string(outcomeShuttingDown), string(outcomeRateLimited), string(outcomeMaxConnections),
+		string(authorizerOutcome(authorizer.Unauthorized)), string(authorizerOutcome(authorizer.Forbidden)), string(authorizerOutcome(authorizer.Failed)),
+		string(outcomeIntegrationRejected), string(outcomeIntegrationError), string(outcomeUpgradeFailed),
+	}
+}
 
 // Metrics are the gateway's Prometheus metrics.
 type Metrics struct {
@@ -28,7 +60,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		connections: prometheus.NewGauge(prometheus.GaugeOpts{Name: "wsgate_connections", Help: "Open WebSocket connections on this node."}),
 		connects: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wsgate_connects_total",
-			Help: "Handshakes by outcome (accepted, authorizer_unauthorized, authorizer_forbidden, authorizer_failed, integration_rejected, integration_error, rate_limited, max_connections, url_too_long, shutting_down, upgrade_failed)."}, []string{"outcome"}),
+			Help: "Handshakes by outcome (" + strings.Join(outcomes(), ", ") + ")."}, []string{"outcome"}),
 		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wsgate_disconnects_total", Help: "Closed connections by close code."}, []string{"code"}),
 		authorizer: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "wsgate_authorizer_duration_seconds",
 			Help: "Authorizer latency by outcome.", Buckets: buckets}, []string{"outcome"}),

@@ -235,7 +235,8 @@ func TestShutdownCancelsSlowIntegrations(t *testing.T) {
 		cancelled <- struct{}{}
 	}))
 	defer func() { slow.CloseClientConnections(); slow.Close() }()
-	cfg := strings.Replace(chatConfig(be.URL, ""), be.URL+"/echo", slow.URL+"/slow", 1)
+	// Shutdown waits up to ShutdownTimeout for in-flight integrations, then cancels them.
+	cfg := strings.Replace(chatConfig(be.URL, "  Limits: {ShutdownTimeout: 1s}"), be.URL+"/echo", slow.URL+"/slow", 1)
 	var stop func()
 	r := startGatewayWithStop(t, cfg, &stop)
 	c := mustDial(t, r, loginAs(t, "alice", time.Now().Add(time.Hour)))

@@ -1,0 +1,280 @@
+package gateway
+
+import (
+	"encoding/base64"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/integration"
+	"github.com/wsgate/wsgate/lambdaauth"
+)
+
+// ServeHTTP runs one handshake, in the order it happens: the request is checked to be
+// a valid WebSocket upgrade (RFC 6455 §4.2.1) before anything with a side effect; then
+// the gateway's own limits; the $connect authorizer (its identity sources first); the
+// $connect integration; the subprotocol; the connection is registered; the upgrade.
+// Every refusal goes through refuse, which writes the status and counts the outcome.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := g.now()
+	if f := checkUpgrade(r); f != nil {
+		g.refuse(w, r, nil, f, start)
+		return
+	}
+	if len(r.RequestURI) > g.limits.MaxURLBytes {
+		g.refuse(w, r, nil, &refusal{status: http.StatusRequestURITooLong, outcome: outcomeURLTooLong}, start)
+		return
+	}
+	g.mu.Lock()
+	if g.closing {
+		g.mu.Unlock()
+		g.refuse(w, r, nil, &refusal{status: http.StatusServiceUnavailable, outcome: outcomeShuttingDown}, start)
+		return
+	}
+	g.wg.Add(1)
+	g.mu.Unlock()
+	admitted := false
+	defer func() {
+		if !admitted {
+			g.wg.Done()
+		}
+	}()
+	if g.limiter != nil && !g.limiter.Allow() {
+		g.refuse(w, r, nil, &refusal{status: http.StatusTooManyRequests, outcome: outcomeRateLimited}, start)
+		return
+	}
+	if n := g.open.Add(1); g.limits.MaxConnections > 0 && n > int64(g.limits.MaxConnections) {
+		g.open.Add(-1)
+		g.refuse(w, r, nil, &refusal{status: http.StatusTooManyRequests, outcome: outcomeMaxConnections}, start)
+		return
+	}
+	defer func() {
+		if !admitted {
+			g.open.Add(-1)
+		}
+	}()
+
+	c := g.newConn(r, start)
+	ev := g.authorizerEvent(r, c)
+	csrfEntry := "" // the offered subprotocol entry that carried the CSRF token
+	if g.auth != nil {
+		t0 := time.Now()
+		res := g.auth.Authorize(r.Context(), ev)
+		g.metrics.observeAuthorizer(res, time.Since(t0))
+		if st := res.Status(); st != 0 {
+			g.refuse(w, r, c, &refusal{status: st, outcome: authorizerOutcome(res.Outcome), reason: res.Reason}, start)
+			return
+		}
+		c.principalID, c.authContext, c.expiresAt = res.PrincipalID, res.Context, res.ExpiresAt
+		csrfEntry = res.Subprotocol
+	}
+
+	if rt := g.routes[config.RouteConnect]; rt != nil && rt.Integration != nil {
+		req := c.integrationRequest(config.RouteConnect, integration.EventConnect, c.connectRequestID, start)
+		req.Headers, req.Query = ev.MultiValueHeaders, ev.MultiValueQueryStringParameters
+		t0 := time.Now()
+		resp, err := rt.Integration.Invoke(r.Context(), req)
+		rt.obs.observe(err, time.Since(t0))
+		if err != nil {
+			g.refuse(w, r, c, &refusal{status: http.StatusBadGateway, outcome: outcomeIntegrationError, err: err}, start)
+			return
+		}
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			g.refuse(w, r, c, &refusal{status: resp.StatusCode, outcome: outcomeIntegrationRejected}, start)
+			return
+		}
+		if p := resp.Header.Get("Sec-WebSocket-Protocol"); p != "" {
+			c.subprotocol = p
+		}
+	}
+	c.subprotocol = selectSubprotocol(r, c.subprotocol, csrfEntry)
+
+	// Registered before the 101 is written, so that a POST the client's peer makes as
+	// soon as it sees the socket open finds it; operations wait for the upgrade.
+	c.ready = make(chan struct{})
+	g.mu.Lock() // against Shutdown: a connection registered now is closed by it
+	if g.closing {
+		g.mu.Unlock()
+		g.refuse(w, r, c, &refusal{status: http.StatusServiceUnavailable, outcome: outcomeShuttingDown}, start)
+		return
+	}
+	g.reg.Add(c)
+	g.mu.Unlock()
+	ws, err := g.ws.upgrade(w, r, c.subprotocol, c.fail)
+	if err != nil {
+		g.reg.Remove(c.id)
+		c.closing.Store(true)
+		close(c.ready)
+		g.metrics.connects.WithLabelValues(string(outcomeUpgradeFailed)).Inc()
+		g.log.Info("connect: upgrade failed", "requestId", c.connectRequestID, "error", err.Error())
+		return
+	}
+	admitted = true
+	c.ws = ws
+	ws.Session().(*session).c = c
+	close(c.ready)
+	g.metrics.connects.WithLabelValues(string(outcomeAccepted)).Inc()
+	g.metrics.connections.Inc()
+	g.log.Info("connect", "requestId", c.connectRequestID, "connectionId", c.id, "principalId", c.principalID,
+		"sourceIp", c.sourceIP, "status", http.StatusSwitchingProtocols, "durationMs", msSince(start))
+	// The handler returns so that net/http's request and connection state can be
+	// collected; the connection lives on in its own goroutine.
+	go c.readLoop()
+}
+
+// refusal is a refused handshake: the status the client gets (with an empty body, as
+// API Gateway answers), the outcome it is counted under, and for the log a reason and
+// the cause.
+type refusal struct {
+	status  int
+	outcome outcome
+	reason  string // safe to log: never a token, cookie or secret
+	err     error
+	header  http.Header // extra response headers (Sec-WebSocket-Version on a 426)
+}
+
+// refuse answers a handshake with f, counts it and logs it. c is nil when the refusal
+// comes before the connection has an id.
+func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, c *Conn, f *refusal, start time.Time) {
+	g.metrics.connects.WithLabelValues(string(f.outcome)).Inc()
+	args := []any{"outcome", string(f.outcome), "status", f.status, "sourceIp", remoteIP(r), "durationMs", msSince(start)}
+	if c != nil {
+		args = append(args, "connectionId", c.id, "requestId", c.connectRequestID)
+	} else {
+		args = append(args, "connectionId", "")
+	}
+	if f.reason != "" {
+		args = append(args, slog.String("reason", f.reason))
+	}
+	if f.err != nil {
+		args = append(args, slog.String("error", f.err.Error()))
+	}
+	g.log.Info("connect refused", args...)
+	for k, vs := range f.header {
+		w.Header()[k] = vs
+	}
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(f.status)
+}
+
+// checkUpgrade checks that r is a WebSocket opening handshake (RFC 6455 §4.2.1): GET
+// over HTTP/1.1 or later, Upgrade: websocket, Connection: Upgrade, a Sec-WebSocket-Key
+// that is 16 bytes in base64, and Sec-WebSocket-Version 13. A request that asks for no
+// upgrade at all gets 426; a broken upgrade 400; another version 426 with the version
+// this server speaks (§4.4).
+func checkUpgrade(r *http.Request) *refusal {
+	if r.Method != http.MethodGet || !headerContainsToken(r.Header.Values("Upgrade"), "websocket") ||
+		!headerContainsToken(r.Header.Values("Connection"), "upgrade") {
+		return &refusal{status: http.StatusUpgradeRequired, outcome: outcomeNotWebSocket, header: http.Header{"Upgrade": {"websocket"}}}
+	}
+	if !r.ProtoAtLeast(1, 1) {
+		return &refusal{status: http.StatusBadRequest, outcome: outcomeBadHandshake, reason: "HTTP/1.1 or later required"}
+	}
+	if r.Header.Get("Sec-WebSocket-Version") != "13" {
+		return &refusal{status: http.StatusUpgradeRequired, outcome: outcomeBadHandshake, reason: "Sec-WebSocket-Version is not 13",
+			header: http.Header{"Sec-Websocket-Version": {"13"}}}
+	}
+	keys := r.Header.Values("Sec-WebSocket-Key")
+	if len(keys) != 1 {
+		return &refusal{status: http.StatusBadRequest, outcome: outcomeBadHandshake, reason: "not exactly one Sec-WebSocket-Key"}
+	}
+	if k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(keys[0])); err != nil || len(k) != 16 {
+		return &refusal{status: http.StatusBadRequest, outcome: outcomeBadHandshake, reason: "Sec-WebSocket-Key is not 16 bytes in base64"}
+	}
+	return nil
+}
+
+func headerContainsToken(values []string, token string) bool {
+	for _, v := range values {
+		for part := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(part), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// selectSubprotocol picks the connection's subprotocol: the one the $connect
+// integration selected (API Gateway's rule) if the client offered it; otherwise, when
+// the CSRF token travelled as a subprotocol entry, the first other entry the client
+// offered (a wsgate extension: browsers drop a connection that offered subprotocols
+// and got none back). The CSRF entry itself is never selected.
+func selectSubprotocol(r *http.Request, selected, csrfEntry string) string {
+	var offered []string
+	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for part := range strings.SplitSeq(v, ",") {
+			if p := strings.TrimSpace(part); p != "" {
+				offered = append(offered, p)
+			}
+		}
+	}
+	if selected != "" && selected != csrfEntry && slices.Contains(offered, selected) {
+		return selected
+	}
+	if csrfEntry != "" {
+		for _, p := range offered {
+			if p != csrfEntry {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
+
+// authorizerEvent builds the REQUEST authorizer event for a handshake.
+func (g *Gateway) authorizerEvent(r *http.Request, c *Conn) *lambdaauth.Event {
+	headers := make(map[string][]string, len(r.Header)+1)
+	single := make(map[string]string, len(r.Header)+1)
+	for k, vs := range r.Header {
+		headers[k] = vs
+		single[k] = vs[len(vs)-1]
+	}
+	headers["Host"], single["Host"] = []string{r.Host}, r.Host
+	q := r.URL.Query()
+	var qs map[string]string
+	if len(q) > 0 {
+		qs = make(map[string]string, len(q))
+		for k, vs := range q {
+			qs[k] = vs[len(vs)-1]
+		}
+	}
+	return &lambdaauth.Event{
+		Type:                            lambdaauth.EventTypeRequest,
+		MethodArn:                       g.methodArn,
+		Headers:                         single,
+		MultiValueHeaders:               headers,
+		QueryStringParameters:           qs,
+		MultiValueQueryStringParameters: map[string][]string(q),
+		StageVariables:                  g.cfg.Stage.StageVariables,
+		RequestContext: lambdaauth.RequestContext{
+			RouteKey:          config.RouteConnect,
+			EventType:         integration.EventConnect,
+			ExtendedRequestID: c.connectRequestID,
+			RequestTime:       c.connectedAt.UTC().Format(integration.RequestTimeLayout),
+			MessageDirection:  "IN",
+			Stage:             g.cfg.Stage.StageName,
+			ConnectedAt:       c.connectedAt.UnixMilli(),
+			RequestTimeEpoch:  c.connectedAt.UnixMilli(),
+			Identity:          lambdaauth.Identity{SourceIP: c.sourceIP, UserAgent: c.userAgent},
+			RequestID:         c.connectRequestID,
+			DomainName:        c.domainName,
+			ConnectionID:      c.id,
+			APIID:             g.cfg.API.APIID,
+		},
+	}
+}
