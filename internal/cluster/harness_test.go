@@ -23,28 +23,19 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// nodeOf is gateway.NodeOf (a connection id is 11 bytes in base64, the first the node
-// id); the gateway package imports this one, so the tests carry a copy.
-func nodeOf(id string) (byte, bool) {
-	if len(id) != 16 {
-		return 0, false
-	}
-	b, err := base64.StdEncoding.DecodeString(id)
-	if err != nil || len(b) != 11 {
-		return 0, false
-	}
-	return b[0], true
-}
+// nodeOf is the NodeOf the tests' registries route with: the production one.
+var nodeOf = cluster.NodeOf
 
 var idSeq atomic.Uint32
 
-// connID returns a fresh connection id owned by node.
+// connID returns a fresh connection id owned by node, in cluster.NewConnectionID's
+// format but with a sequence instead of random bytes, so that tests can tell ids apart.
 func connID(node byte) string {
 	var b [11]byte
 	b[0] = node
 	seq := idSeq.Add(1)
 	b[1], b[2], b[3], b[4] = byte(seq>>24), byte(seq>>16), byte(seq>>8), byte(seq)
-	return base64.StdEncoding.EncodeToString(b[:])
+	return base64.URLEncoding.EncodeToString(b[:])
 }
 
 // fakeConn is a cluster.Conn whose behaviour is set by function fields.

@@ -71,7 +71,7 @@ type NATSOptions struct {
 	// be unique among the nodes sharing Subject.
 	NodeID byte
 	// NodeOf returns the node that owns a connection id, and false for an id that is not
-	// one (such an id is gone). Required (gateway.NodeOf).
+	// one (such an id is gone). Required ([NodeOf]).
 	NodeOf func(id string) (byte, bool)
 	// Subject prefixes the subjects of this API: nodes of one API share it, two APIs on
 	// one NATS use different ones (the config's default is "wsgate.<ApiId>.<StageName>").
@@ -307,20 +307,43 @@ func (n *NATS) request(ctx context.Context, owner byte, op, id string, data []by
 	if err != nil {
 		return nil, n.requestError(ctx, owner, err)
 	}
-	switch st := reply.Header.Get(hdrStatus); st {
+	st := reply.Header.Get(hdrStatus)
+	switch st {
 	case statusOK:
 		return reply.Data, nil
-	case statusGone:
-		return nil, ErrGone
-	case statusLimit:
-		return nil, ErrLimitExceeded
-	case statusTooLarge:
-		return nil, ErrPayloadTooLarge
 	case statusError:
 		return nil, fmt.Errorf("%w: node %d: %s", ErrRemote, owner, reply.Header.Get(hdrError))
-	default:
-		return nil, fmt.Errorf("%w: node %d: unknown reply status %q", ErrRemote, owner, st)
 	}
+	for _, w := range wireErrors {
+		if st == w.status {
+			return nil, w.err
+		}
+	}
+	return nil, fmt.Errorf("%w: node %d: unknown reply status %q", ErrRemote, owner, st)
+}
+
+// wireErrors are the errors one node's reply carries to another, by their status on the
+// wire: the one mapping of cluster errors, both ways.
+var wireErrors = []struct {
+	err    error
+	status string
+}{
+	{ErrGone, statusGone},
+	{ErrLimitExceeded, statusLimit},
+	{ErrPayloadTooLarge, statusTooLarge},
+}
+
+// wireStatus is the reply status of err ("" for one that has none: an internal error).
+func wireStatus(err error) string {
+	if err == nil {
+		return statusOK
+	}
+	for _, w := range wireErrors {
+		if errors.Is(err, w.err) {
+			return w.status
+		}
+	}
+	return ""
 }
 
 // requestError maps a failed request: nobody subscribed to the owner's subject, or the
@@ -367,16 +390,9 @@ func (n *NATS) serve(m *nats.Msg) {
 	default:
 		err = fmt.Errorf("unknown operation %q", op)
 	}
-	switch {
-	case err == nil:
-		reply.Header.Set(hdrStatus, statusOK)
-	case errors.Is(err, ErrGone):
-		reply.Header.Set(hdrStatus, statusGone)
-	case errors.Is(err, ErrLimitExceeded):
-		reply.Header.Set(hdrStatus, statusLimit)
-	case errors.Is(err, ErrPayloadTooLarge):
-		reply.Header.Set(hdrStatus, statusTooLarge)
-	default:
+	if st := wireStatus(err); st != "" {
+		reply.Header.Set(hdrStatus, st)
+	} else {
 		n.log.Error("cluster: answering another node", "op", op, "connection_id", id, "err", err)
 		reply.Header.Set(hdrStatus, statusError)
 		reply.Header.Set(hdrError, err.Error())

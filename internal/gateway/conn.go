@@ -54,7 +54,7 @@ var _ cluster.Conn = (*Conn)(nil)
 func (g *Gateway) newConn(r *http.Request, now time.Time) *Conn {
 	c := &Conn{
 		g:                g,
-		id:               newID(byte(g.cfg.Server.NodeID)),
+		id:               cluster.NewConnectionID(byte(g.cfg.Server.NodeID)),
 		connectRequestID: requestID(),
 		connectedAt:      now,
 		sourceIP:         remoteIP(r),

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
 
-	"github.com/wsgate/wsgate/internal/gateway"
+	"github.com/wsgate/wsgate/internal/cluster"
 )
 
 // Two nodes in one process: node 1 embeds NATS, node 2 joins it by URL. A client on
@@ -30,10 +30,10 @@ func TestTwoNodesShareConnections(t *testing.T) {
 	id1 := be.next(t, "/connect").Header.Get("X-Connection-Id")
 	c2 := mustDial(t, n2, loginAs(t, "bob", time.Now().Add(time.Hour)))
 	id2 := be.next(t, "/connect").Header.Get("X-Connection-Id")
-	if node, _ := gateway.NodeOf(id1); node != 1 {
+	if node, _ := cluster.NodeOf(id1); node != 1 {
 		t.Errorf("id %q on node 1 encodes node %d", id1, node)
 	}
-	if node, _ := gateway.NodeOf(id2); node != 2 {
+	if node, _ := cluster.NodeOf(id2); node != 2 {
 		t.Errorf("id %q on node 2 encodes node %d", id2, node)
 	}
 

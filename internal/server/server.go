@@ -225,7 +225,7 @@ func startCluster(cfg *config.Config, log *slog.Logger) (cluster.Registry, strin
 	}
 	stops = append(stops, nc.Close)
 	reg, err := cluster.NewNATS(cluster.NATSOptions{
-		Conn: nc, NodeID: byte(cfg.Server.NodeID), NodeOf: gateway.NodeOf, Subject: cl.Subject,
+		Conn: nc, NodeID: byte(cfg.Server.NodeID), NodeOf: cluster.NodeOf, Subject: cl.Subject,
 		Timeout: cl.RequestTimeout.D(), MaxPayload: cfg.Server.Limits.MaxMessageBytes, Logger: log.With("component", "cluster"),
 	})
 	if err != nil {
