@@ -431,7 +431,7 @@ ws.onclose = (e) => { if (r.dataset.state !== "open") { r.dataset.state = "refus
 </script></body></html>`
 
 // TestBrowser runs `wsgate dev` in-process and drives headless Chromium through the six
-// cases of the reference app's security model (issue 4).
+// cases of the reference app's security model.
 func TestBrowser(t *testing.T) {
 	start := time.Now()
 	d := startDev(t)
