@@ -9,7 +9,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -116,7 +118,7 @@ func ParseTemplate(tmpl, overrides []byte) (*Config, error) {
 	}
 	if len(b.pending) > 0 {
 		var errs []error
-		for _, f := range sortedKeys(b.pending) {
+		for _, f := range slices.Sorted(maps.Keys(b.pending)) {
 			p := b.pending[f]
 			errs = append(errs, fmt.Errorf("%s: %w; or set %s in the overrides", p.where, p.err, f))
 		}

@@ -5,6 +5,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -36,7 +38,7 @@ func (b *builder) build(root map[string]any, stageName string) error {
 	}
 	raw, _ := root["Resources"].(map[string]any)
 	byType := map[string][]resource{}
-	for _, id := range sortedKeys(raw) {
+	for _, id := range slices.Sorted(maps.Keys(raw)) {
 		r, ok := raw[id].(map[string]any)
 		if !ok {
 			return fmt.Errorf("resource %s is not a mapping", id)
@@ -162,7 +164,7 @@ func (b *builder) build(root map[string]any, stageName string) error {
 		}
 		responded[keyOf[ids]] = true
 	}
-	for _, key := range sortedKeys(b.cfg.Routes) {
+	for _, key := range slices.Sorted(maps.Keys(b.cfg.Routes)) {
 		rt := b.cfg.Routes[key]
 		if rt.RouteResponseSelectionExpression != "" && !responded[key] {
 			return fmt.Errorf("Resources.%s.Properties.RouteResponseSelectionExpression: set, but no AWS::ApiGatewayV2::RouteResponse (RouteResponseKey $default) is for this route, so AWS would send the client nothing", b.routeIDs[key])

@@ -5,6 +5,7 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,12 +58,12 @@ func newEvaluator(root map[string]any, given map[string]string, s Server) (*eval
 	ev.mappings, _ = root["Mappings"].(map[string]any)
 	ev.conditions, _ = root["Conditions"].(map[string]any)
 	params, _ := root["Parameters"].(map[string]any)
-	for _, name := range sortedKeys(given) {
+	for _, name := range slices.Sorted(maps.Keys(given)) {
 		if _, ok := params[name]; !ok && name != "AWS::StackName" {
-			return nil, fmt.Errorf("overrides: Parameters.%s: the template has no such parameter (its parameters: %s)", name, strings.Join(sortedKeys(params), ", "))
+			return nil, fmt.Errorf("overrides: Parameters.%s: the template has no such parameter (its parameters: %s)", name, strings.Join(slices.Sorted(maps.Keys(params)), ", "))
 		}
 	}
-	for _, name := range sortedKeys(params) {
+	for _, name := range slices.Sorted(maps.Keys(params)) {
 		if _, ok := ev.resources[name]; ok {
 			return nil, fmt.Errorf("parameter %s is also a resource's logical id", name)
 		}

@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -65,7 +66,7 @@ func overlayEntries[V any](b *builder, n *yaml.Node, section string, m map[strin
 		id := n.Content[i].Value
 		v, ok := m[id]
 		if !ok {
-			return fmt.Errorf("line %d: %s.%s: the template has no such entry (its %s: %s)", n.Content[i].Line, section, id, what, strings.Join(sortedKeys(m), ", "))
+			return fmt.Errorf("line %d: %s.%s: the template has no such entry (its %s: %s)", n.Content[i].Line, section, id, what, strings.Join(slices.Sorted(maps.Keys(m)), ", "))
 		}
 		f := section + "." + id + "."
 		if err := b.overlay(n.Content[i+1], &v, f); err != nil {

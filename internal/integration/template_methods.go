@@ -6,8 +6,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -413,7 +415,7 @@ func (r *renderer) mapMethod(seg *segment, m map[string]any, args []any) (any, e
 			return nil, err
 		}
 		keys := listValue{}
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			keys = append(keys, k)
 		}
 		return keys, nil

@@ -5,7 +5,9 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -94,29 +96,9 @@ func writeValue(w *limitedWriter, v any) {
 	case []any:
 		writeJSON(w, v)
 	case map[string]any:
-		w.str("{")
-		for i, k := range sortedKeys(v) {
-			if i > 0 {
-				w.str(", ")
-			}
-			w.str(k)
-			w.str("=")
-			if l, ok := v[k].([]any); ok {
-				writeJSON(w, l)
-			} else {
-				writeValue(w, v[k])
-			}
-		}
-		w.str("}")
+		writeValueMap(w, v)
 	case map[string]string:
-		w.str("{")
-		for i, k := range sortedKeys(v) {
-			if i > 0 {
-				w.str(", ")
-			}
-			w.str(k + "=" + v[k])
-		}
-		w.str("}")
+		writeValueMap(w, v)
 	case builtin:
 		w.str("$" + string(v))
 	default:
@@ -130,6 +112,21 @@ func writeValue(w *limitedWriter, v any) {
 		}
 		w.str(fmt.Sprint(v))
 	}
+}
+
+// writeValueMap writes m as Velocity prints a map: {k=v, ...}, keys sorted, each value
+// as writeValue prints it (so a list from JSON as JSON).
+func writeValueMap[V any](w *limitedWriter, m map[string]V) {
+	w.str("{")
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			w.str(", ")
+		}
+		w.str(k)
+		w.str("=")
+		writeValue(w, m[k])
+	}
+	w.str("}")
 }
 
 // formatFloat prints like Java's Double.toString for common values: 2.0, 1.5, 1.0E10.
@@ -182,27 +179,9 @@ func writeJSON(w *limitedWriter, v any) {
 	case listValue:
 		writeJSONList(w, v)
 	case map[string]any:
-		w.str("{")
-		for i, k := range sortedKeys(v) {
-			if i > 0 {
-				w.str(",")
-			}
-			writeJSONString(w, k)
-			w.str(":")
-			writeJSON(w, v[k])
-		}
-		w.str("}")
+		writeJSONMap(w, v)
 	case map[string]string:
-		w.str("{")
-		for i, k := range sortedKeys(v) {
-			if i > 0 {
-				w.str(",")
-			}
-			writeJSONString(w, k)
-			w.str(":")
-			writeJSONString(w, v[k])
-		}
-		w.str("}")
+		writeJSONMap(w, v)
 	default:
 		if n := toNumber(v); n != nil {
 			if i, ok := n.(int64); ok {
@@ -218,6 +197,20 @@ func writeJSON(w *limitedWriter, v any) {
 		}
 		writeJSONString(w, fmt.Sprint(v))
 	}
+}
+
+// writeJSONMap writes m as a JSON object, keys sorted.
+func writeJSONMap[V any](w *limitedWriter, m map[string]V) {
+	w.str("{")
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			w.str(",")
+		}
+		writeJSONString(w, k)
+		w.str(":")
+		writeJSON(w, m[k])
+	}
+	w.str("}")
 }
 
 func writeJSONList[L ~[]any](w *limitedWriter, l L) {

@@ -4,8 +4,9 @@ package integration
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 )
 
 // Render renders the template with d. It fails on a limit (wrapping ErrTemplateLimit), a
@@ -177,13 +178,9 @@ func (r *renderer) foreach(n *foreachNode) error {
 		items = l
 	case map[string]any:
 		// Velocity iterates a map's values; in key order here, Go maps have no order.
-		for _, k := range sortedKeys(l) {
-			items = append(items, l[k])
-		}
+		items = sortedValues(l)
 	case map[string]string:
-		for _, k := range sortedKeys(l) {
-			items = append(items, l[k])
-		}
+		items = sortedValues(l)
 	default:
 		return nil // null or not iterable: no iterations, as in Velocity
 	}
@@ -227,11 +224,11 @@ func (r *renderer) foreach(n *foreachNode) error {
 	return nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// sortedValues returns m's values in the order of their keys (nil for an empty map).
+func sortedValues[V any](m map[string]V) []any {
+	var items []any
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		items = append(items, m[k])
 	}
-	sort.Strings(keys)
-	return keys
+	return items
 }
