@@ -24,22 +24,34 @@ func (f *fatalTB) Fatalf(format string, args ...any) {
 }
 
 func TestEventually(t *testing.T) {
-	t.Run("true after a few polls", func(t *testing.T) {
+	t.Run("nil after a few polls", func(t *testing.T) {
 		calls := 0
-		Eventually(t, time.Second, func() bool { calls++; return calls == 3 }, "never true")
+		took := Eventually(t, time.Second, func() error {
+			if calls++; calls < 3 {
+				return fmt.Errorf("calls: %d, want 3", calls)
+			}
+			return nil
+		})
 		if calls != 3 {
 			t.Errorf("cond called %d times, want 3", calls)
 		}
+		if took < 2*PollInterval {
+			t.Errorf("took %v, want at least two intervals", took)
+		}
 	})
-	t.Run("never true fails with the message", func(t *testing.T) {
+	t.Run("still failing reports the last error", func(t *testing.T) {
 		f := &fatalTB{TB: t}
 		done := make(chan struct{})
+		calls := 0
 		go func() {
 			defer close(done)
-			Eventually(f, 30*time.Millisecond, func() bool { return false }, "route %s not up", "sendmessage")
+			Eventually(f, 30*time.Millisecond, func() error {
+				calls++
+				return fmt.Errorf("route sendmessage not up (try %d)", calls)
+			})
 		}()
 		<-done
-		if want := "route sendmessage not up (not so after 30ms)"; f.msg != want {
+		if want := fmt.Sprintf("still failing after 30ms: route sendmessage not up (try %d)", calls); f.msg != want {
 			t.Errorf("message %q, want %q", f.msg, want)
 		}
 	})
