@@ -2,20 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -29,6 +24,7 @@ import (
 
 	"github.com/wsgate/wsgate/examples/chat"
 	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/devcert"
 	"github.com/wsgate/wsgate/internal/server"
 )
 
@@ -137,11 +133,11 @@ func runDev(ctx context.Context, o devOptions, ready func(devInfo)) error {
 	domain := o.Env + ".example.test"
 	uiHost, wsHost := "ui."+domain, "ws."+domain
 
-	ca, caKey, caFile, err := loadOrCreateCA(o.Dir)
+	ca, caFile, err := devcert.LoadOrCreate(o.Dir)
 	if err != nil {
 		return fmt.Errorf("dev: local CA: %w", err)
 	}
-	leafCert, leafKey, err := newLeaf(ca, caKey, []string{uiHost, wsHost, "localhost"})
+	leafCert, leafKey, err := ca.Leaf(uiHost, wsHost, "localhost")
 	if err != nil {
 		return fmt.Errorf("dev: certificate: %w", err)
 	}
@@ -230,8 +226,7 @@ func runDev(ctx context.Context, o devOptions, ready func(devInfo)) error {
 	go func() { srvErr <- uiSrv.ServeTLS(uiLn, "", "") }()
 	go func() { srvErr <- inSrv.Serve(inLn) }()
 
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
+	pool := ca.Pool()
 	if ready != nil {
 		ready(devInfo{
 			UIURL: uiOrigin + "/", WSURL: wsURL, UIOrigin: uiOrigin,
@@ -332,103 +327,4 @@ func randomString(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// loadOrCreateCA returns the CA kept in dir, making it on first use.
-func loadOrCreateCA(dir string) (*x509.Certificate, *ecdsa.PrivateKey, string, error) {
-	certFile, keyFile := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "ca-key.pem")
-	if cb, err := os.ReadFile(certFile); err == nil {
-		if kb, err := os.ReadFile(keyFile); err == nil {
-			if cert, key, err := parseCA(cb, kb); err == nil && time.Now().Before(cert.NotAfter.Add(-24*time.Hour)) {
-				return cert, key, certFile, nil
-			}
-		}
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "wsgate dev local CA", Organization: []string{"wsgate dev (not trusted outside this machine)"}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().AddDate(1, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, "", err
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		return nil, nil, "", err
-	}
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return nil, nil, "", err
-	}
-	cert, err := x509.ParseCertificate(der)
-	return cert, key, certFile, err
-}
-
-func parseCA(certPEM, keyPEM []byte) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	cb, _ := pem.Decode(certPEM)
-	kb, _ := pem.Decode(keyPEM)
-	if cb == nil || kb == nil {
-		return nil, nil, errors.New("not PEM")
-	}
-	cert, err := x509.ParseCertificate(cb.Bytes)
-	if err != nil {
-		return nil, nil, err
-	}
-	k, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
-	if err != nil {
-		return nil, nil, err
-	}
-	key, ok := k.(*ecdsa.PrivateKey)
-	if !ok || !cert.IsCA || !key.PublicKey.Equal(cert.PublicKey) {
-		return nil, nil, errors.New("not a CA and its key")
-	}
-	return cert, key, nil
-}
-
-// newLeaf returns a PEM certificate and key for hosts (and 127.0.0.1), signed by ca.
-func newLeaf(ca *x509.Certificate, caKey *ecdsa.PrivateKey, hosts []string) (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: hosts[0]},
-		DNSNames:     hosts,
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().AddDate(0, 0, 30),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), nil
-}
-
-func serial() *big.Int {
-	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	return n
 }

@@ -18,10 +18,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"runtime/pprof"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -163,12 +164,7 @@ func (l *loader) runScenario(ctx context.Context, scenario string) (*Report, err
 // summarize prints a report for people.
 func summarize(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "%s %s %s\n", r.Target, r.Scenario, r.Label)
-	keys := make([]string, 0, len(r.Figures))
-	for k := range r.Figures {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(r.Figures)) {
 		fmt.Fprintf(w, "  %-28s %.2f\n", k, r.Figures[k])
 	}
 	for k, v := range r.Latency {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"runtime"
@@ -241,12 +242,7 @@ func writeReport(w io.Writer, groups map[string]*group, commit string) {
 	}
 	writeSideBySide(w, groups)
 	fmt.Fprintf(w, "\n## Every figure (medians)\n")
-	keys := make([]string, 0, len(groups))
-	for k := range groups {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(groups)) {
 		g := groups[k]
 		fmt.Fprintf(w, "\n### %s (%d runs)\n\n", k, len(g.runs))
 		r0 := g.runs[len(g.runs)-1]
@@ -262,12 +258,7 @@ func writeReport(w io.Writer, groups map[string]*group, commit string) {
 				figs[f] = true
 			}
 		}
-		names := make([]string, 0, len(figs))
-		for f := range figs {
-			names = append(names, f)
-		}
-		sort.Strings(names)
-		for _, f := range names {
+		for _, f := range slices.Sorted(maps.Keys(figs)) {
 			m, _ := g.median(f)
 			var all []string
 			for _, r := range g.runs {
@@ -289,7 +280,7 @@ func writeReport(w io.Writer, groups map[string]*group, commit string) {
 		}
 		errs := map[string]int{}
 		for _, r := range g.runs {
-			maps(errs, r.Errors)
+			addCounts(errs, r.Errors)
 		}
 		if len(errs) > 0 {
 			en := make([]string, 0, len(errs))

@@ -227,7 +227,7 @@ func (l *loader) push(ctx context.Context) (*Report, error) {
 	r.Figures["delivered"] = float64(l.received.Load())
 	r.Figures["delivered_per_s"] = float64(l.received.Load()) / el.Seconds()
 	r.Latency["delivery"] = l.lat.Load().summary()
-	maps(r.Errors, p.tally.errors())
+	addCounts(r.Errors, p.tally.errors())
 	r.Errors["generator_dropped"] = int(dropped)
 	if lost := ok - l.received.Load(); lost > 0 {
 		r.Errors["not_delivered"] = int(lost)
@@ -259,7 +259,8 @@ func (l *loader) pushPhase(ctx context.Context, p *poster, cs []*client, d time.
 	return issued, dropped
 }
 
-func maps(dst map[string]int, src map[string]int) {
+// addCounts adds src's counts to dst.
+func addCounts(dst map[string]int, src map[string]int) {
 	for k, v := range src {
 		dst[k] += v
 	}
@@ -389,7 +390,7 @@ func (l *loader) fanout(ctx context.Context) (*Report, error) {
 	base := l.lat.Load().summary()
 	r.Latency["fast_base"] = base
 	r.Figures["deliveries_per_s_base"] = float64(p1.tally.ok.Load()) / el1.Seconds()
-	maps(r.Errors, p1.tally.errors())
+	addCounts(r.Errors, p1.tally.errors())
 	r.Errors["generator_dropped"] += int(d1)
 
 	// Phase 2: the slow readers stop reading.
@@ -436,7 +437,7 @@ func (l *loader) fanout(ctx context.Context) (*Report, error) {
 			r.Figures["rss_growth_per_slow_kib"] = float64(maxRSS.Load()-rssStart.RSS) / float64(nslow) / 1024
 		}
 	}
-	maps(r.Errors, p2.tally.errors())
+	addCounts(r.Errors, p2.tally.errors())
 	r.Errors["generator_dropped"] += int(d2)
 	return l.finish(r), nil
 }
@@ -590,7 +591,7 @@ loop:
 	r.Latency["traffic"] = l.lat.Load().summary()
 	r.Errors["reconnect_failed"] = int(reconnectFails.Load())
 	r.Errors["write"] = int(writeErrs.Load())
-	maps(r.Errors, p.tally.errors())
+	addCounts(r.Errors, p.tally.errors())
 	l.onClose.Store(nil)
 	l.drain(context.Background(), live(all))
 	return l.finish(r), nil

@@ -6,31 +6,47 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// recorder collects latency samples from many goroutines. Samples go to one of
-// several shards (by the caller's index) so that receivers rarely contend.
+// recorder collects latency samples from many goroutines into HDR histograms. Samples go
+// to one of several shards (by the caller's index) so that receivers rarely contend.
 type recorder struct {
 	shards [64]struct {
-		mu sync.Mutex
-		v  []time.Duration
-		_  [40]byte // keep shards on separate cache lines
+		mu  sync.Mutex
+		h   *hdrhistogram.Histogram // made on the shard's first sample
+		max time.Duration           // the exact largest sample
+		_   [40]byte                // keep shards on separate cache lines
 	}
 }
 
-// maxSamplesPerShard bounds a recorder's memory: 64 × 1M samples × 8 bytes.
-const maxSamplesPerShard = 1 << 20
+// Histogram bounds: samples are recorded in microseconds with three significant digits
+// (percentiles within 0.1%), up to an hour. A shard's histogram is about 184 KiB
+// whatever the number of samples.
+const (
+	histMaxMicros = int64(time.Hour / time.Microsecond)
+	histSigFigs   = 3
+)
 
+func newHistogram() *hdrhistogram.Histogram { return hdrhistogram.New(1, histMaxMicros, histSigFigs) }
+
+// add records d. A negative d counts as 0 and one over an hour as an hour (the maximum
+// stays exact), so that every sample is counted.
 func (r *recorder) add(shard int, d time.Duration) {
+	us := min(max(d.Microseconds(), 0), histMaxMicros)
 	s := &r.shards[shard&63]
 	s.mu.Lock()
-	if len(s.v) < maxSamplesPerShard {
-		s.v = append(s.v, d)
+	if s.h == nil {
+		s.h = newHistogram()
+	}
+	_ = s.h.RecordValue(us) // within the histogram's range: cannot fail
+	if s.h.TotalCount() == 1 || d > s.max {
+		s.max = d
 	}
 	s.mu.Unlock()
 }
@@ -52,22 +68,27 @@ func (l Latency) String() string {
 }
 
 func (r *recorder) summary() Latency {
-	var all []time.Duration
+	all := newHistogram()
+	var top time.Duration
+	seen := false
 	for i := range r.shards {
 		s := &r.shards[i]
 		s.mu.Lock()
-		all = append(all, s.v...)
+		if s.h != nil {
+			all.Merge(s.h)
+			if !seen || s.max > top {
+				top, seen = s.max, true
+			}
+		}
 		s.mu.Unlock()
 	}
-	if len(all) == 0 {
+	if all.TotalCount() == 0 {
 		return Latency{}
 	}
-	slices.Sort(all)
-	q := func(p float64) float64 {
-		i := int(p * float64(len(all)-1))
-		return ms(all[i])
-	}
-	return Latency{N: len(all), P50: q(0.50), P99: q(0.99), P999: q(0.999), Max: ms(all[len(all)-1])}
+	// A histogram's value is its bucket's top, a little above the samples in it: a
+	// percentile is never above the exact maximum.
+	q := func(p float64) float64 { return min(float64(all.ValueAtQuantile(p*100))/1000, ms(top)) }
+	return Latency{N: int(all.TotalCount()), P50: q(0.50), P99: q(0.99), P999: q(0.999), Max: ms(top)}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

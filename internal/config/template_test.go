@@ -2,8 +2,10 @@ package config
 
 import (
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -188,7 +190,7 @@ func TestParseTemplate(t *testing.T) {
 					"uri":     c.Integrations["Backend"].IntegrationURI,
 					"timeout": c.Integrations["Backend"].TimeoutInMillis,
 					"params":  c.Integrations["Backend"].RequestParameters,
-					"routes":  sortedKeys(c.Routes),
+					"routes":  slices.Sorted(maps.Keys(c.Routes)),
 					"send":    c.Routes["send"].Target,
 					"sources": c.Authorizers["Auth"].IdentitySource,
 					"vars":    c.Stage.StageVariables,
@@ -215,7 +217,7 @@ func TestParseTemplate(t *testing.T) {
 			overrides: baseOverrides + "  Stage: prod\nServer: {Region: eu-central-1}\n",
 			check: func(t *testing.T, c *Config) {
 				got := map[string]any{
-					"routes":  sortedKeys(c.Routes),
+					"routes":  slices.Sorted(maps.Keys(c.Routes)),
 					"timeout": c.Integrations["Backend"].TimeoutInMillis,
 					"env":     c.Integrations["Backend"].RequestParameters["integration.request.header.X-Env"],
 					"region":  c.Stage.StageVariables["region"],

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/textproto"
 	"strconv"
@@ -93,20 +94,17 @@ func (req *Request) query(name string) (string, bool) {
 	return vs[len(vs)-1], true
 }
 
+// stringify renders an authorizer context value or a $context variable as a string: a
+// JSON scalar as scalarString does, a Go integer in decimal, nil as "", anything else
+// with fmt.Sprint.
 func stringify(v any) string {
 	switch v := v.(type) {
-	case string:
-		return v
+	case string, bool, float64, json.Number, nil:
+		return scalarString(v)
 	case int:
 		return strconv.Itoa(v)
 	case int64:
 		return strconv.FormatInt(v, 10)
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(v)
-	case nil:
-		return ""
 	default:
 		return fmt.Sprint(v)
 	}
