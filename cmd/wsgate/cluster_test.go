@@ -19,6 +19,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wsgate/wsgate/internal/cluster"
+	"github.com/wsgate/wsgate/internal/testutil"
 )
 
 // node is one wsgate process of a test cluster.
@@ -202,17 +203,13 @@ func TestClusterOfProcesses(t *testing.T) {
 		}
 		_ = dead.cmd.Process.Kill()
 		<-dead.exited
-		deadline := time.Now().Add(5 * time.Second)
 		for _, cl := range dead.clients {
-			for {
-				st := post(t, nodes[0], cl.id, "anyone there?")
-				if st == http.StatusGone {
-					break
+			testutil.Eventually(t, 5*time.Second, func() error {
+				if st := post(t, nodes[0], cl.id, "anyone there?"); st != http.StatusGone {
+					return fmt.Errorf("POST to a dead node's connection: %d, want 410", st)
 				}
-				if time.Now().After(deadline) {
-					t.Fatalf("POST to a dead node's connection: %d after 5s, want 410", st)
-				}
-			}
+				return nil
+			})
 		}
 		close(stop)
 		n := <-sent
@@ -247,18 +244,13 @@ func TestClusterOfProcesses(t *testing.T) {
 			t.Fatal(err)
 		}
 		target := nodes[1].clients[0]
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			st := post(t, nodes[0], target.id, "after restart")
-			if st == 200 {
-				target.expect(t, "after restart")
-				break
+		testutil.Eventually(t, 15*time.Second, func() error {
+			if st := post(t, nodes[0], target.id, "after restart"); st != 200 {
+				return fmt.Errorf("cross-node POST %d after NATS came back", st)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("cross-node POST still %d 15s after NATS came back", st)
-			}
-			time.Sleep(100 * time.Millisecond) // polling a recovering system, bounded by the deadline
-		}
+			return nil
+		})
+		target.expect(t, "after restart")
 	})
 
 	t.Run("drain: SIGTERM closes clients with 1001", func(t *testing.T) {

@@ -25,6 +25,8 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/wsgate/wsgate/internal/testutil"
 )
 
 var updateDocsImg = flag.Bool("update-docs-img", false, "rewrite docs/img/dev-chat.png from the browser test")
@@ -332,19 +334,16 @@ func (d *devRun) refusals() []refusal {
 // waitRefusal waits for the gateway's refusal number n (counting from 0) and returns it.
 func (d *devRun) waitRefusal(t *testing.T, n int) refusal {
 	t.Helper()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(10 * time.Second)
-	for {
-		if rs := d.refusals(); len(rs) > n {
-			return rs[n]
+	var r refusal
+	testutil.Eventually(t, 10*time.Second, func() error {
+		rs := d.refusals()
+		if len(rs) <= n {
+			return fmt.Errorf("the gateway refused %d handshakes, want %d; logs:\n%s", len(rs), n+1, d.logs.String())
 		}
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatalf("the gateway refused %d handshakes, want %d; logs:\n%s", len(d.refusals()), n+1, d.logs.String())
-		}
-	}
+		r = rs[n]
+		return nil
+	})
+	return r
 }
 
 // setCookie sets a cookie in the tab's profile: for the parent domain when domain is

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/wsgate/wsgate/internal/cluster"
+	"github.com/wsgate/wsgate/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -190,20 +191,5 @@ func serverPort(tb testing.TB, s *server.Server) int {
 	return a.Port
 }
 
-// eventually calls f until it returns nil or the deadline passes, and returns how
-// long that took.
-func eventually(tb testing.TB, within time.Duration, f func() error) time.Duration {
-	tb.Helper()
-	start := time.Now()
-	deadline := start.Add(within)
-	for {
-		err := f()
-		if err == nil {
-			return time.Since(start)
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("still failing after %v: %v", within, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// eventually is testutil.Eventually.
+var eventually = testutil.Eventually

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/integration"
+	"github.com/wsgate/wsgate/internal/testutil"
 )
 
 // integrationFunc is an Integration made of a function (a fake: the gateway is what is tested).
@@ -71,16 +73,13 @@ func TestPanicInMessageHandlerIsRecovered(t *testing.T) {
 	if _, b, err := c.Read(ctx); err != nil || string(b) != `{"action":"echo"}` {
 		t.Fatalf("after a panic: %q %v", b, err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	panics := func() float64 {
+	// The two messages are handled concurrently: the panic may be counted after the echo.
+	testutil.Eventually(t, 5*time.Second, func() error {
 		var m dto.Metric
 		_ = g.metrics.panics.Write(&m)
-		return m.GetCounter().GetValue()
-	}
-	for panics() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("panics counted: %v, want 1", panics())
+		if got := m.GetCounter().GetValue(); got != 1 {
+			return fmt.Errorf("panics counted: %v, want 1", got)
 		}
-		time.Sleep(10 * time.Millisecond) // the two messages are handled concurrently
-	}
+		return nil
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
 
 	"github.com/wsgate/wsgate/internal/cluster"
+	"github.com/wsgate/wsgate/internal/testutil"
 )
 
 // Two nodes in one process: node 1 embeds NATS, node 2 joins it by URL. A client on
@@ -90,17 +91,13 @@ func TestEmbeddedNATSWithRoutes(t *testing.T) {
 	unsigned := func(o *apigatewaymanagementapi.Options) { o.Credentials = nil }
 	// The route between the two servers comes up asynchronously: until it does, node
 	// 1 has no subscriber as seen from node 2 (410). Poll, bounded.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, 10*time.Second, func() error {
 		_, err := api2.PostToConnection(context.Background(), &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: &id1, Data: []byte("over the route")}, unsigned)
-		if err == nil {
-			break
+		if err != nil {
+			return fmt.Errorf("no delivery across the NATS route: %w", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no delivery across the NATS route after 10s: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond) // polling a route coming up, bounded by the deadline
-	}
+		return nil
+	})
 	if got := read(t, c1); got != "over the route" {
 		t.Errorf("got %q", got)
 	}
