@@ -23,7 +23,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/wsgate/wsgate/lambdaauth"
+	"github.com/wsgate/wsgate/authevent"
 )
 
 // Outcome is an authorizer's verdict. The zero value is not a valid outcome and is treated
@@ -105,7 +105,7 @@ func (r Result) Status() int {
 // Implementations are safe for concurrent use and never return an error: failures are
 // Results with Outcome Failed.
 type Authorizer interface {
-	Authorize(ctx context.Context, ev *lambdaauth.Event) Result
+	Authorize(ctx context.Context, ev *authevent.Event) Result
 }
 
 // failed returns a Failed result with reason.
@@ -113,7 +113,7 @@ func failed(reason string) Result { return Result{Outcome: Failed, Reason: reaso
 
 // fromResponse turns an authorizer's validated answer into a Result for methodArn: an
 // explicit Deny, or no Allow covering methodArn, is Forbidden; otherwise Allow.
-func fromResponse(resp lambdaauth.Response, methodArn string) Result {
+func fromResponse(resp authevent.Response, methodArn string) Result {
 	if !resp.PolicyDocument.Allows(methodArn) {
 		reason := "policy does not allow the method ARN"
 		if explicitDeny(resp.PolicyDocument, methodArn) {
@@ -125,12 +125,12 @@ func fromResponse(resp lambdaauth.Response, methodArn string) Result {
 }
 
 // explicitDeny reports whether a Deny statement of p covers methodArn: it asks Allows
-// about the Deny statements turned into Allows, so the wildcard rules stay lambdaauth's.
-func explicitDeny(p lambdaauth.PolicyDocument, methodArn string) bool {
-	var denies lambdaauth.PolicyDocument
+// about the Deny statements turned into Allows, so the wildcard rules stay authevent's.
+func explicitDeny(p authevent.PolicyDocument, methodArn string) bool {
+	var denies authevent.PolicyDocument
 	for _, s := range p.Statement {
-		if s.Effect == lambdaauth.EffectDeny {
-			s.Effect = lambdaauth.EffectAllow
+		if s.Effect == authevent.EffectDeny {
+			s.Effect = authevent.EffectAllow
 			denies.Statement = append(denies.Statement, s)
 		}
 	}

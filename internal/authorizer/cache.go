@@ -10,7 +10,7 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
 
-	"github.com/wsgate/wsgate/lambdaauth"
+	"github.com/wsgate/wsgate/authevent"
 )
 
 // Cache keeps an authorizer's results (ours: AWS does not cache WebSocket authorizer
@@ -67,7 +67,7 @@ func NewCache(next Authorizer, sources []IdentitySource, ttl time.Duration, size
 // once for all concurrent callers with that key and caches what it may. A caller whose
 // ctx ends while it waits gets Failed; the call itself runs on, bounded by the next
 // authorizer's own timeout, without the cancellation of the caller that started it.
-func (c *Cache) Authorize(ctx context.Context, ev *lambdaauth.Event) Result {
+func (c *Cache) Authorize(ctx context.Context, ev *authevent.Event) Result {
 	if c.entries == nil || ev == nil {
 		return c.next.Authorize(ctx, ev)
 	}
@@ -126,7 +126,7 @@ func (c *Cache) put(key [sha256.Size]byte, r Result) {
 // key hashes the method ARN and the values of every source: each source as its number
 // of values (0: absent) then each value length-prefixed, so no two different inputs
 // share a key.
-func (c *Cache) key(ev *lambdaauth.Event) [sha256.Size]byte {
+func (c *Cache) key(ev *authevent.Event) [sha256.Size]byte {
 	h := sha256.New()
 	var n [8]byte
 	write := func(s string) {
@@ -167,7 +167,7 @@ func WithIdentitySources(next Authorizer, sources []IdentitySource) Authorizer {
 }
 
 // Authorize checks the sources, then asks next.
-func (g identityGuard) Authorize(ctx context.Context, ev *lambdaauth.Event) Result {
+func (g identityGuard) Authorize(ctx context.Context, ev *authevent.Event) Result {
 	for _, s := range g.sources {
 		if _, ok := s.Value(ev); !ok {
 			return Result{Outcome: Unauthorized, Reason: "identity source " + s.String() + " missing"}

@@ -3,8 +3,8 @@ package authorizer
 import (
 	"context"
 
+	"github.com/wsgate/wsgate/authevent"
 	"github.com/wsgate/wsgate/cookieauth"
-	"github.com/wsgate/wsgate/lambdaauth"
 )
 
 // Cookie is the built-in cookie authorizer ([cookieauth]) run in-process. It is safe for
@@ -21,7 +21,7 @@ func NewCookie(a *cookieauth.Authorizer) *Cookie { return &Cookie{a: a} }
 // Authorize decides the event's handshake with cookieauth: Allow is Allow, Unauthorized
 // is Unauthorized (401), Deny is Forbidden (403) and Error is Failed (500). The
 // principal, context, expiry and CSRF subprotocol entry are carried over.
-func (c *Cookie) Authorize(ctx context.Context, ev *lambdaauth.Event) Result {
+func (c *Cookie) Authorize(ctx context.Context, ev *authevent.Event) Result {
 	if ev == nil {
 		return failed("no authorizer event")
 	}

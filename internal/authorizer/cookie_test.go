@@ -9,8 +9,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/wsgate/wsgate/authevent"
 	"github.com/wsgate/wsgate/cookieauth"
-	"github.com/wsgate/wsgate/lambdaauth"
 )
 
 var cookieNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
@@ -66,7 +66,7 @@ func mintJWT(tb testing.TB, mutate func(jwt.MapClaims)) string {
 
 // cookieEvent is a browser's $connect with the JWT and CSRF cookies, its Origin and the
 // CSRF token in the query string. Header names are lower case, as HTTP/2 sends them.
-func cookieEvent(token string) *lambdaauth.Event {
+func cookieEvent(token string) *authevent.Event {
 	ev := testEvent()
 	ev.Headers = nil
 	ev.MultiValueHeaders = map[string][]string{
@@ -84,17 +84,17 @@ func TestCookie(t *testing.T) {
 	allowContext := map[string]any{"sub": "alice", "exp": float64(exp.Unix()), "role": "admin"}
 	for _, tc := range []struct {
 		name string
-		ev   func() *lambdaauth.Event
+		ev   func() *authevent.Event
 		want Result
 	}{
 		{
 			name: "allow with the CSRF token in the query",
-			ev:   func() *lambdaauth.Event { return cookieEvent(token) },
+			ev:   func() *authevent.Event { return cookieEvent(token) },
 			want: Result{Outcome: Allow, PrincipalID: "alice", Context: allowContext, ExpiresAt: exp, Reason: "allowed"},
 		},
 		{
 			name: "allow with the CSRF token as a subprotocol",
-			ev: func() *lambdaauth.Event {
+			ev: func() *authevent.Event {
 				ev := cookieEvent(token)
 				ev.QueryStringParameters, ev.MultiValueQueryStringParameters = nil, nil
 				ev.MultiValueHeaders["sec-websocket-protocol"] = []string{"chat.v1, csrf." + cookieCSRF}
@@ -105,7 +105,7 @@ func TestCookie(t *testing.T) {
 		},
 		{
 			name: "only single-value headers",
-			ev: func() *lambdaauth.Event {
+			ev: func() *authevent.Event {
 				ev := cookieEvent(token)
 				ev.Headers = map[string]string{"Cookie": ev.MultiValueHeaders["cookie"][0], "Origin": cookieOrigin}
 				ev.MultiValueHeaders = nil
@@ -115,7 +115,7 @@ func TestCookie(t *testing.T) {
 		},
 		{
 			name: "no JWT cookie is 401",
-			ev: func() *lambdaauth.Event {
+			ev: func() *authevent.Event {
 				ev := cookieEvent(token)
 				ev.MultiValueHeaders["cookie"] = []string{"CSRF-TOKEN=" + cookieCSRF}
 				return ev
@@ -124,14 +124,14 @@ func TestCookie(t *testing.T) {
 		},
 		{
 			name: "expired token is 401",
-			ev: func() *lambdaauth.Event {
+			ev: func() *authevent.Event {
 				return cookieEvent(mintJWT(t, func(c jwt.MapClaims) { c["exp"] = cookieNow.Add(-time.Second).Unix() }))
 			},
 			want: Result{Outcome: Unauthorized, Reason: "invalid token: expired"},
 		},
 		{
 			name: "foreign Origin is 403",
-			ev: func() *lambdaauth.Event {
+			ev: func() *authevent.Event {
 				ev := cookieEvent(token)
 				ev.MultiValueHeaders["origin"] = []string{"https://evil.example.net"}
 				return ev
@@ -140,7 +140,7 @@ func TestCookie(t *testing.T) {
 		},
 		{
 			name: "wrong CSRF token is 403",
-			ev: func() *lambdaauth.Event {
+			ev: func() *authevent.Event {
 				ev := cookieEvent(token)
 				ev.MultiValueQueryStringParameters["csrf"] = []string{"other"}
 				return ev
@@ -149,14 +149,14 @@ func TestCookie(t *testing.T) {
 		},
 		{
 			name: "result over 8 KB is 500",
-			ev: func() *lambdaauth.Event {
+			ev: func() *authevent.Event {
 				return cookieEvent(mintJWT(t, func(c jwt.MapClaims) { c["big"] = strings.Repeat("x", 9000) }))
 			},
 			want: Result{Outcome: Failed, Reason: "authorizer result of 9573 bytes exceeds 8192"},
 		},
 		{
 			name: "no event is 500",
-			ev:   func() *lambdaauth.Event { return nil },
+			ev:   func() *authevent.Event { return nil },
 			want: Result{Outcome: Failed, Reason: "no authorizer event"},
 		},
 	} {
@@ -233,12 +233,12 @@ func TestCookieBehindCache(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
-		mutate func(ev *lambdaauth.Event)
+		mutate func(ev *authevent.Event)
 		want   Outcome
 	}{
-		{"same cookies, other Origin", func(ev *lambdaauth.Event) { ev.MultiValueHeaders["origin"] = []string{"https://evil.example.net"} }, Forbidden},
-		{"same cookies, no CSRF token", func(ev *lambdaauth.Event) { ev.MultiValueQueryStringParameters = nil; ev.QueryStringParameters = nil }, Forbidden},
-		{"same cookies, extra wrong subprotocol token", func(ev *lambdaauth.Event) {
+		{"same cookies, other Origin", func(ev *authevent.Event) { ev.MultiValueHeaders["origin"] = []string{"https://evil.example.net"} }, Forbidden},
+		{"same cookies, no CSRF token", func(ev *authevent.Event) { ev.MultiValueQueryStringParameters = nil; ev.QueryStringParameters = nil }, Forbidden},
+		{"same cookies, extra wrong subprotocol token", func(ev *authevent.Event) {
 			ev.MultiValueHeaders["Sec-WebSocket-Protocol"] = []string{"csrf.wrong"}
 		}, Forbidden},
 	} {

@@ -9,7 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/wsgate/wsgate/lambdaauth"
+	"github.com/wsgate/wsgate/authevent"
 )
 
 // sourceKind is where an identity source is read from.
@@ -41,20 +41,20 @@ type IdentitySource struct {
 
 // contextVariables maps the $context variables an authorizer event carries (SPEC §4,
 // those set before authorization) to their value in the event's requestContext.
-var contextVariables = map[string]func(rc *lambdaauth.RequestContext) string{
-	"connectionId":      func(rc *lambdaauth.RequestContext) string { return rc.ConnectionID },
-	"connectedAt":       func(rc *lambdaauth.RequestContext) string { return millis(rc.ConnectedAt) },
-	"domainName":        func(rc *lambdaauth.RequestContext) string { return rc.DomainName },
-	"eventType":         func(rc *lambdaauth.RequestContext) string { return rc.EventType },
-	"routeKey":          func(rc *lambdaauth.RequestContext) string { return rc.RouteKey },
-	"requestId":         func(rc *lambdaauth.RequestContext) string { return rc.RequestID },
-	"extendedRequestId": func(rc *lambdaauth.RequestContext) string { return rc.ExtendedRequestID },
-	"apiId":             func(rc *lambdaauth.RequestContext) string { return rc.APIID },
-	"stage":             func(rc *lambdaauth.RequestContext) string { return rc.Stage },
-	"requestTime":       func(rc *lambdaauth.RequestContext) string { return rc.RequestTime },
-	"requestTimeEpoch":  func(rc *lambdaauth.RequestContext) string { return millis(rc.RequestTimeEpoch) },
-	"identity.sourceIp": func(rc *lambdaauth.RequestContext) string { return rc.Identity.SourceIP },
-	"identity.userAgent": func(rc *lambdaauth.RequestContext) string {
+var contextVariables = map[string]func(rc *authevent.RequestContext) string{
+	"connectionId":      func(rc *authevent.RequestContext) string { return rc.ConnectionID },
+	"connectedAt":       func(rc *authevent.RequestContext) string { return millis(rc.ConnectedAt) },
+	"domainName":        func(rc *authevent.RequestContext) string { return rc.DomainName },
+	"eventType":         func(rc *authevent.RequestContext) string { return rc.EventType },
+	"routeKey":          func(rc *authevent.RequestContext) string { return rc.RouteKey },
+	"requestId":         func(rc *authevent.RequestContext) string { return rc.RequestID },
+	"extendedRequestId": func(rc *authevent.RequestContext) string { return rc.ExtendedRequestID },
+	"apiId":             func(rc *authevent.RequestContext) string { return rc.APIID },
+	"stage":             func(rc *authevent.RequestContext) string { return rc.Stage },
+	"requestTime":       func(rc *authevent.RequestContext) string { return rc.RequestTime },
+	"requestTimeEpoch":  func(rc *authevent.RequestContext) string { return millis(rc.RequestTimeEpoch) },
+	"identity.sourceIp": func(rc *authevent.RequestContext) string { return rc.Identity.SourceIP },
+	"identity.userAgent": func(rc *authevent.RequestContext) string {
 		return rc.Identity.UserAgent
 	},
 }
@@ -173,7 +173,7 @@ func (s IdentitySource) Equal(o IdentitySource) bool {
 // Value returns the source's value in ev and whether it is present. Header names match
 // case-insensitively; a header or query parameter with several values gives them joined
 // with ","; a source that is absent or whose values are all empty is missing.
-func (s IdentitySource) Value(ev *lambdaauth.Event) (string, bool) {
+func (s IdentitySource) Value(ev *authevent.Event) (string, bool) {
 	vals := s.values(ev)
 	if !slices.ContainsFunc(vals, func(v string) bool { return v != "" }) {
 		return "", false
@@ -182,9 +182,9 @@ func (s IdentitySource) Value(ev *lambdaauth.Event) (string, bool) {
 }
 
 // values returns every value of the source in ev, as the authorizer sees them (the
-// merge of lambdaauth.Event.Request): for headers, the values of every multiValueHeaders
+// merge of authevent.Event.Request): for headers, the values of every multiValueHeaders
 // name that matches, or else of every headers name that matches, names in sorted order.
-func (s IdentitySource) values(ev *lambdaauth.Event) []string {
+func (s IdentitySource) values(ev *authevent.Event) []string {
 	if ev == nil {
 		return nil
 	}

@@ -28,11 +28,11 @@ import (
 	"github.com/lxzan/gws"
 	"golang.org/x/time/rate"
 
+	"github.com/wsgate/wsgate/authevent"
 	"github.com/wsgate/wsgate/internal/authorizer"
 	"github.com/wsgate/wsgate/internal/cluster"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/integration"
-	"github.com/wsgate/wsgate/lambdaauth"
 )
 
 // readBufferSize is the read buffer of a connection: 1 KiB instead of gws's 4, as an idle
@@ -443,7 +443,7 @@ func requestID() string {
 }
 
 // authorizerEvent builds the REQUEST authorizer event for a handshake.
-func (g *Gateway) authorizerEvent(r *http.Request, c *Conn) *lambdaauth.Event {
+func (g *Gateway) authorizerEvent(r *http.Request, c *Conn) *authevent.Event {
 	headers := make(map[string][]string, len(r.Header)+1)
 	single := make(map[string]string, len(r.Header)+1)
 	for k, vs := range r.Header {
@@ -459,15 +459,15 @@ func (g *Gateway) authorizerEvent(r *http.Request, c *Conn) *lambdaauth.Event {
 			qs[k] = vs[len(vs)-1]
 		}
 	}
-	return &lambdaauth.Event{
-		Type:                            lambdaauth.EventTypeRequest,
+	return &authevent.Event{
+		Type:                            authevent.EventTypeRequest,
 		MethodArn:                       g.methodArn,
 		Headers:                         single,
 		MultiValueHeaders:               headers,
 		QueryStringParameters:           qs,
 		MultiValueQueryStringParameters: map[string][]string(q),
 		StageVariables:                  g.cfg.Stage.StageVariables,
-		RequestContext: lambdaauth.RequestContext{
+		RequestContext: authevent.RequestContext{
 			RouteKey:          config.RouteConnect,
 			EventType:         integration.EventConnect,
 			ExtendedRequestID: c.connectRequestID,
@@ -476,7 +476,7 @@ func (g *Gateway) authorizerEvent(r *http.Request, c *Conn) *lambdaauth.Event {
 			Stage:             g.cfg.Stage.StageName,
 			ConnectedAt:       c.connectedAt.UnixMilli(),
 			RequestTimeEpoch:  c.connectedAt.UnixMilli(),
-			Identity:          lambdaauth.Identity{SourceIP: c.sourceIP, UserAgent: c.userAgent},
+			Identity:          authevent.Identity{SourceIP: c.sourceIP, UserAgent: c.userAgent},
 			RequestID:         c.connectRequestID,
 			DomainName:        c.domainName,
 			ConnectionID:      c.id,
