@@ -138,6 +138,33 @@ type Authorizer struct {
 	Cookie *CookieAuthorizer `yaml:"Cookie"`
 }
 
+// AuthorizerKind says which implementation runs an [Authorizer].
+type AuthorizerKind int
+
+// The kinds of authorizer.
+const (
+	// AuthorizerLambda invokes the Lambda function AuthorizerURI names.
+	AuthorizerLambda AuthorizerKind = iota
+	// AuthorizerHTTP POSTs the event to AuthorizerURI, an http(s) URL.
+	AuthorizerHTTP
+	// AuthorizerCookie is the built-in cookie authorizer.
+	AuthorizerCookie
+)
+
+// Kind says which implementation runs a: AuthorizerCookie when Cookie is set,
+// AuthorizerHTTP when AuthorizerURI starts with http:// or https://, else
+// AuthorizerLambda. It is the one place that tells an HTTP authorizer from a Lambda.
+func (a Authorizer) Kind() AuthorizerKind {
+	switch {
+	case a.Cookie != nil:
+		return AuthorizerCookie
+	case strings.HasPrefix(a.AuthorizerURI, "http://") || strings.HasPrefix(a.AuthorizerURI, "https://"):
+		return AuthorizerHTTP
+	default:
+		return AuthorizerLambda
+	}
+}
+
 // CookieAuthorizer configures the built-in cookie authorizer (package cookieauth).
 type CookieAuthorizer struct {
 	// JWTCookie is the JWT cookie's name. Default "JWT".

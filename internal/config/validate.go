@@ -180,7 +180,7 @@ func validateAuthorizer(errs *errorList, field string, a Authorizer) {
 		errs.add(field, "set AuthorizerUri (a Lambda or an http(s) URL) or Cookie (the built-in cookie authorizer)")
 	case a.AuthorizerURI != "" && a.Cookie != nil:
 		errs.add(field, "set AuthorizerUri or Cookie, not both")
-	case a.AuthorizerURI != "" && !strings.HasPrefix(a.AuthorizerURI, "http://") && !strings.HasPrefix(a.AuthorizerURI, "https://"):
+	case a.Kind() == AuthorizerLambda:
 		if _, err := LambdaFunction(a.AuthorizerURI); err != nil {
 			errs.add(field+".AuthorizerUri", "%v", err)
 		}

@@ -115,8 +115,8 @@ func buildAuthorizer(ctx context.Context, field string, ac config.Authorizer, de
 	}
 	ttl := time.Duration(ac.AuthorizerResultTTLInSeconds) * time.Second
 	var a authorizer.Authorizer
-	switch {
-	case ac.Cookie != nil:
+	switch ac.Kind() {
+	case config.AuthorizerCookie:
 		keys, err := keySource(ctx, ac.Cookie.Key, deps)
 		if err != nil {
 			return nil, fmt.Errorf("%s.Cookie.Key: %w", field, err)
@@ -138,7 +138,7 @@ func buildAuthorizer(ctx context.Context, field string, ac config.Authorizer, de
 			return nil, fmt.Errorf("%s.Cookie: %w", field, err)
 		}
 		a = authorizer.NewCookie(ca)
-	case strings.HasPrefix(ac.AuthorizerURI, "http://") || strings.HasPrefix(ac.AuthorizerURI, "https://"):
+	case config.AuthorizerHTTP:
 		a = authorizer.NewHTTP(deps.HTTPClient, ac.AuthorizerURI, 10*time.Second)
 	default:
 		fn, err := config.LambdaFunction(ac.AuthorizerURI)
