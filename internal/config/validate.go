@@ -263,6 +263,24 @@ func (c *CookieAuthorizer) CookieConfig() cookieauth.Config {
 	}
 }
 
+// DevHMACSecret is the public development key of KeySource.DevKey: anyone can mint
+// tokens for it, so a gateway using it must never face the internet.
+const DevHMACSecret = "wsgate-development-key--never-use-in-production"
+
+// Spec converts k to the cookieauth key specification; DevKey is DevHMACSecret.
+func (k KeySource) Spec() cookieauth.KeySpec {
+	s := cookieauth.KeySpec{
+		HMACSecretEnv:  k.HMACSecretEnv,
+		HMACSecretFile: k.HMACSecretFile,
+		PublicKeyFile:  k.PublicKeyFile,
+		JWKSURL:        k.JWKSURL,
+	}
+	if k.DevKey {
+		s.HMACSecret = []byte(DevHMACSecret)
+	}
+	return s
+}
+
 func (s *Server) validate(errs *errorList) {
 	for field, addr := range map[string]string{"Server.Listen": s.Listen, "Server.ManagementListen": s.ManagementListen} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/wsgate/wsgate/cookieauth"
@@ -17,9 +16,9 @@ import (
 	"github.com/wsgate/wsgate/internal/integration"
 )
 
-// DevHMACSecret is the public development key of Cookie.Key.DevKey: anyone can mint
-// tokens for it, so a gateway using it must never face the internet.
-const DevHMACSecret = "wsgate-development-key--never-use-in-production"
+// DevHMACSecret is the public development key of Cookie.Key.DevKey (see
+// config.DevHMACSecret).
+const DevHMACSecret = config.DevHMACSecret
 
 // LambdaInvoker invokes Lambda functions for authorizers and AWS_PROXY integrations;
 // *lambda.Client is one.
@@ -117,7 +116,7 @@ func buildAuthorizer(ctx context.Context, field string, ac config.Authorizer, de
 	var a authorizer.Authorizer
 	switch ac.Kind() {
 	case config.AuthorizerCookie:
-		keys, err := keySource(ctx, ac.Cookie.Key, deps)
+		keys, err := cookieauth.NewKeySource(ctx, ac.Cookie.Key.Spec(), cookieauth.KeyDeps{Getenv: deps.Getenv})
 		if err != nil {
 			return nil, fmt.Errorf("%s.Cookie.Key: %w", field, err)
 		}
@@ -161,32 +160,4 @@ func buildAuthorizer(ctx context.Context, field string, ac config.Authorizer, de
 		a = authorizer.WithIdentitySources(a, sources)
 	}
 	return a, nil
-}
-
-func keySource(ctx context.Context, k config.KeySource, deps BuildDeps) (cookieauth.KeySource, error) {
-	switch {
-	case k.DevKey:
-		return cookieauth.HMACSecret([]byte(DevHMACSecret))
-	case k.HMACSecretEnv != "":
-		v := deps.Getenv(k.HMACSecretEnv)
-		if v == "" {
-			return nil, fmt.Errorf("HmacSecretEnv: the environment variable %s is empty", k.HMACSecretEnv)
-		}
-		return cookieauth.HMACSecret([]byte(v))
-	case k.HMACSecretFile != "":
-		b, err := os.ReadFile(k.HMACSecretFile)
-		if err != nil {
-			return nil, fmt.Errorf("HmacSecretFile: %w", err)
-		}
-		return cookieauth.HMACSecret([]byte(strings.TrimRight(string(b), "\r\n")))
-	case k.PublicKeyFile != "":
-		b, err := os.ReadFile(k.PublicKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("PublicKeyFile: %w", err)
-		}
-		return cookieauth.PublicKeyPEM(b)
-	case k.JWKSURL != "":
-		return cookieauth.JWKS(ctx, k.JWKSURL)
-	}
-	return nil, errors.New("no key source")
 }
