@@ -9,11 +9,15 @@
 //
 // Two wrappers complete the picture. [WithIdentitySources] answers 401 without calling the
 // authorizer when a configured identity source is missing or empty, as API Gateway does.
-// [NewCache] keeps results keyed by the values of all identity sources and the method
-// ARN; AWS does not cache WebSocket authorizer results, so the cache is an opt-in
-// extension. The usual chain is
+// [NewCache] keeps results under a key that hashes every input the authorizer decides
+// on: the identity sources and the method ARN ([KeyBySources]), or, for the cookie
+// authorizer, exactly the inputs cookieauth reads ([Cookie.CacheKey]). AWS does not
+// cache WebSocket authorizer results, so the cache is an opt-in extension. The usual
+// chain is
 //
-//	WithIdentitySources(NewCache(authz, sources, ttl, size), sources)
+//	WithIdentitySources(NewCache(authz, KeyBySources(sources), ttl, size), sources)
+//
+// [FromConfig] builds that chain from an authorizer's configuration.
 //
 // Reasons in a Result are safe to log: they never hold a cookie, token or secret.
 package authorizer

@@ -53,7 +53,7 @@ var allowAlice = Result{Outcome: Allow, PrincipalID: "alice", Context: map[strin
 
 func TestCacheHitMiss(t *testing.T) {
 	next := returns(allowAlice)
-	c := NewCache(next, cacheSources(t), time.Minute, 8, WithClock(func() time.Time { return cacheNow }))
+	c := NewCache(next, KeyBySources(cacheSources(t)), time.Minute, 8, WithClock(func() time.Time { return cacheNow }))
 	ctx := context.Background()
 
 	if diff := cmp.Diff(allowAlice, c.Authorize(ctx, testEvent())); diff != "" {
@@ -107,7 +107,7 @@ func TestCacheKey(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			next := returns(allowAlice)
-			c := NewCache(next, cacheSources(t), time.Minute, 8, WithClock(func() time.Time { return cacheNow }))
+			c := NewCache(next, KeyBySources(cacheSources(t)), time.Minute, 8, WithClock(func() time.Time { return cacheNow }))
 			c.Authorize(context.Background(), testEvent())
 			ev := testEvent()
 			tc.mutate(ev)
@@ -142,7 +142,7 @@ func TestCacheTTLAndExpiry(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := &clock{now: cacheNow}
 			next := returns(tc.result)
-			c := NewCache(next, cacheSources(t), ttl, 8, WithClock(clk.Now))
+			c := NewCache(next, KeyBySources(cacheSources(t)), ttl, 8, WithClock(clk.Now))
 			c.Authorize(context.Background(), testEvent())
 			clk.Advance(tc.advance)
 			got := c.Authorize(context.Background(), testEvent())
@@ -171,7 +171,7 @@ func TestCacheOutcomes(t *testing.T) {
 	} {
 		t.Run(tc.result.Outcome.String(), func(t *testing.T) {
 			next := returns(tc.result)
-			c := NewCache(next, cacheSources(t), time.Minute, 8, WithClock(func() time.Time { return cacheNow }))
+			c := NewCache(next, KeyBySources(cacheSources(t)), time.Minute, 8, WithClock(func() time.Time { return cacheNow }))
 			c.Authorize(context.Background(), testEvent())
 			got := c.Authorize(context.Background(), testEvent())
 			want := tc.result
@@ -185,7 +185,7 @@ func TestCacheOutcomes(t *testing.T) {
 
 func TestCacheSize(t *testing.T) {
 	next := returns(allowAlice)
-	c := NewCache(next, cacheSources(t), time.Minute, 2, WithClock(func() time.Time { return cacheNow }))
+	c := NewCache(next, KeyBySources(cacheSources(t)), time.Minute, 2, WithClock(func() time.Time { return cacheNow }))
 	event := func(i int) *authevent.Event {
 		ev := testEvent()
 		ev.MultiValueHeaders["Cookie"] = []string{fmt.Sprintf("JWT=%d", i)}
@@ -216,7 +216,7 @@ func TestCacheDisabled(t *testing.T) {
 	}{{"zero TTL", 0, 8}, {"zero size", time.Minute, 0}} {
 		t.Run(tc.name, func(t *testing.T) {
 			next := returns(allowAlice)
-			c := NewCache(next, cacheSources(t), tc.ttl, tc.size)
+			c := NewCache(next, KeyBySources(cacheSources(t)), tc.ttl, tc.size)
 			for range 3 {
 				if got := c.Authorize(context.Background(), testEvent()); got.Cached {
 					t.Error("served from a disabled cache")
@@ -230,7 +230,7 @@ func TestCacheDisabled(t *testing.T) {
 }
 
 func TestCacheContextNotShared(t *testing.T) {
-	c := NewCache(returns(allowAlice), cacheSources(t), time.Minute, 8, WithClock(func() time.Time { return cacheNow }))
+	c := NewCache(returns(allowAlice), KeyBySources(cacheSources(t)), time.Minute, 8, WithClock(func() time.Time { return cacheNow }))
 	first := c.Authorize(context.Background(), testEvent())
 	first.Context["role"] = "root"
 	second := c.Authorize(context.Background(), testEvent())
@@ -252,7 +252,7 @@ func TestCacheSingleflight(t *testing.T) {
 			}
 			return allowAlice
 		}}
-		c := NewCache(next, cacheSources(t), time.Minute, 8)
+		c := NewCache(next, KeyBySources(cacheSources(t)), time.Minute, 8)
 
 		const n = 10
 		results := make([]Result, n)

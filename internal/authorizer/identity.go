@@ -1,6 +1,7 @@
 package authorizer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -235,16 +236,32 @@ func matchingNames[V any](m map[string]V, name string) []string {
 	return names
 }
 
-// MissingSources returns the sources of required that have lists no equal source (see
-// [IdentitySource.Equal]): empty means a cache keyed by have reads every required input.
-func MissingSources(have, required []IdentitySource) []IdentitySource {
-	var missing []IdentitySource
-	for _, r := range required {
-		if !slices.ContainsFunc(have, r.Equal) {
-			missing = append(missing, r)
+// identityGuard refuses events whose identity sources are missing.
+type identityGuard struct {
+	next    Authorizer
+	sources []IdentitySource
+}
+
+var _ Authorizer = identityGuard{}
+
+// WithIdentitySources returns next behind a guard that answers Unauthorized (401),
+// without calling next, when any of sources is missing or empty in the event, as API
+// Gateway does for a REQUEST authorizer's identity sources. No sources: next itself.
+func WithIdentitySources(next Authorizer, sources []IdentitySource) Authorizer {
+	if len(sources) == 0 {
+		return next
+	}
+	return identityGuard{next: next, sources: sources}
+}
+
+// Authorize checks the sources, then asks next.
+func (g identityGuard) Authorize(ctx context.Context, ev *authevent.Event) Result {
+	for _, s := range g.sources {
+		if _, ok := s.Value(ev); !ok {
+			return Result{Outcome: Unauthorized, Reason: "identity source " + s.String() + " missing"}
 		}
 	}
-	return missing
+	return g.next.Authorize(ctx, ev)
 }
 
 // isToken reports whether s is a non-empty RFC 9110 token.

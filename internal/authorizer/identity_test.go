@@ -187,37 +187,6 @@ func TestEveryContextVariableReadable(t *testing.T) {
 	}
 }
 
-func TestMissingSources(t *testing.T) {
-	required := []IdentitySource{
-		mustSource(t, "route.request.header.Cookie"),
-		mustSource(t, "route.request.header.Origin"),
-		mustSource(t, "route.request.querystring.csrf"),
-	}
-	for _, tc := range []struct {
-		name string
-		have []string
-		want []string
-	}{
-		{name: "all, header case differs", have: []string{"route.request.header.cookie", "route.request.header.ORIGIN", "route.request.querystring.csrf"}},
-		{name: "origin missing", have: []string{"route.request.header.Cookie", "route.request.querystring.csrf"},
-			want: []string{"route.request.header.Origin"}},
-		{name: "query name case matters", have: []string{"route.request.header.Cookie", "route.request.header.Origin", "route.request.querystring.CSRF"},
-			want: []string{"route.request.querystring.csrf"}},
-		{name: "header is not query", have: []string{"route.request.header.Cookie", "route.request.header.Origin", "route.request.header.csrf"},
-			want: []string{"route.request.querystring.csrf"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			have, err := ParseIdentitySources(tc.have)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, sourceStrings(MissingSources(have, required))); diff != "" {
-				t.Errorf("MissingSources mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
 func FuzzParseIdentitySource(f *testing.F) {
 	for _, s := range []string{
 		"route.request.header.Cookie", "route.request.header.Sec-WebSocket-Protocol",

@@ -9,16 +9,11 @@ import (
 	"os"
 	"time"
 
-	"github.com/wsgate/wsgate/cookieauth"
 	"github.com/wsgate/wsgate/internal/authorizer"
 	"github.com/wsgate/wsgate/internal/cluster"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/integration"
 )
-
-// DevHMACSecret is the public development key of Cookie.Key.DevKey (see
-// config.DevHMACSecret).
-const DevHMACSecret = config.DevHMACSecret
 
 // LambdaInvoker invokes Lambda functions for authorizers and AWS_PROXY integrations;
 // *lambda.Client is one.
@@ -85,7 +80,13 @@ func Build(ctx context.Context, cfg *config.Config, deps BuildDeps) (*Gateway, e
 		}
 		routes[key] = rt
 		if key == config.RouteConnect && rc.AuthorizationType == "CUSTOM" {
-			a, err := buildAuthorizer(ctx, "Authorizers."+rc.AuthorizerID, cfg.Authorizers[rc.AuthorizerID], deps)
+			a, err := authorizer.FromConfig(ctx, "Authorizers."+rc.AuthorizerID, cfg.Authorizers[rc.AuthorizerID], authorizer.Deps{
+				Getenv:     deps.Getenv,
+				Logger:     deps.Logger,
+				HTTPClient: deps.HTTPClient,
+				Lambda:     deps.Lambda,
+				Now:        deps.Now,
+			})
 			if err != nil {
 				errs = append(errs, err)
 			}
@@ -105,59 +106,4 @@ func Build(ctx context.Context, cfg *config.Config, deps BuildDeps) (*Gateway, e
 		Metrics:    deps.Metrics,
 		Now:        deps.Now,
 	})
-}
-
-func buildAuthorizer(ctx context.Context, field string, ac config.Authorizer, deps BuildDeps) (authorizer.Authorizer, error) {
-	sources, err := authorizer.ParseIdentitySources(ac.IdentitySource)
-	if err != nil {
-		return nil, fmt.Errorf("%s.IdentitySource: %w", field, err)
-	}
-	ttl := time.Duration(ac.AuthorizerResultTTLInSeconds) * time.Second
-	var a authorizer.Authorizer
-	switch ac.Kind() {
-	case config.AuthorizerCookie:
-		keys, err := cookieauth.NewKeySource(ctx, ac.Cookie.Key.Spec(), cookieauth.KeyDeps{Getenv: deps.Getenv})
-		if err != nil {
-			return nil, fmt.Errorf("%s.Cookie.Key: %w", field, err)
-		}
-		if ac.Cookie.Key.DevKey {
-			deps.Logger.Warn("the cookie authorizer uses the public development key: never expose this gateway", "authorizer", field)
-		}
-		var opts []cookieauth.Option
-		if deps.Now != nil {
-			opts = append(opts, cookieauth.WithClock(deps.Now))
-		}
-		if ttl > 0 {
-			// cookieauth's own cache keys on every input it decides on, whatever
-			// the identity sources say.
-			opts = append(opts, cookieauth.WithCache(10000, ttl))
-		}
-		ca, err := cookieauth.New(ac.Cookie.CookieConfig(), keys, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("%s.Cookie: %w", field, err)
-		}
-		a = authorizer.NewCookie(ca)
-	case config.AuthorizerHTTP:
-		a = authorizer.NewHTTP(deps.HTTPClient, ac.AuthorizerURI, 10*time.Second)
-	default:
-		fn, err := config.LambdaFunction(ac.AuthorizerURI)
-		if err != nil {
-			return nil, fmt.Errorf("%s.AuthorizerUri: %w", field, err)
-		}
-		if deps.Lambda == nil {
-			return nil, fmt.Errorf("%s.AuthorizerUri: no Lambda client configured", field)
-		}
-		a = authorizer.NewLambda(deps.Lambda, fn, 10*time.Second)
-	}
-	if ttl > 0 && ac.Cookie == nil {
-		if len(sources) == 0 {
-			return nil, fmt.Errorf("%s.AuthorizerResultTtlInSeconds: caching needs identity sources to key on", field)
-		}
-		deps.Logger.Warn("authorizer results are cached by the identity sources: they must cover every input the authorizer decides on", "authorizer", field, "identitySources", ac.IdentitySource)
-		a = authorizer.NewCache(a, sources, ttl, 10000)
-	}
-	if len(sources) > 0 {
-		a = authorizer.WithIdentitySources(a, sources)
-	}
-	return a, nil
 }
