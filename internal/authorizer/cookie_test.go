@@ -267,3 +267,23 @@ func TestCookieCache(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCookieCacheHit measures a cookie authorizer decision served from its cache:
+// the key (event merge, cookie scan, hash) and the lookup.
+//
+//	go test ./internal/authorizer -run '^$' -bench CookieCacheHit -benchmem
+func BenchmarkCookieCacheHit(b *testing.B) {
+	cookie := NewCookie(newCookieAuthorizer(b, cookieConfig()))
+	c := NewCache(cookie, cookie.CacheKey, time.Minute, 1024, WithClock(func() time.Time { return cookieNow }))
+	ev := cookieEvent(mintJWT(b, nil))
+	ctx := context.Background()
+	if r := c.Authorize(ctx, ev); r.Outcome != Allow {
+		b.Fatalf("got %v (%s)", r.Outcome, r.Reason)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := c.Authorize(ctx, ev); r.Outcome != Allow || !r.Cached {
+			b.Fatalf("got %+v, want a cached Allow", r)
+		}
+	}
+}

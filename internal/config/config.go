@@ -131,8 +131,8 @@ type Authorizer struct {
 	// 401 without calling the authorizer. Default none.
 	IdentitySource []string `yaml:"IdentitySource"`
 	// AuthorizerResultTTLInSeconds caches results for this long, keyed by every
-	// identity source value (a wsgate extension for WebSocket APIs), 0 to 3600.
-	// Default 0: no caching.
+	// identity source value (the cookie authorizer: by every input it decides on), a
+	// wsgate extension for WebSocket APIs, 0 to 3600. Default 0: no caching.
 	AuthorizerResultTTLInSeconds int `yaml:"AuthorizerResultTtlInSeconds"`
 	// Cookie is the built-in cookie authorizer (wsgate extension).
 	Cookie *CookieAuthorizer `yaml:"Cookie"`
