@@ -20,28 +20,13 @@ type Authorizer struct {
 	origins []originPattern
 	now     func() time.Time
 	parser  *jwt.Parser
-	cache   *decisionCache
 }
 
 // Option adjusts an Authorizer.
 type Option func(*Authorizer)
 
-// WithClock sets the clock used for exp, nbf, iat and the cache; tests use it. Default
-// time.Now.
+// WithClock sets the clock used for exp, nbf and iat; tests use it. Default time.Now.
 func WithClock(now func() time.Time) Option { return func(a *Authorizer) { a.now = now } }
-
-// WithCache keeps up to size decisions for at most ttl, keyed by a hash of exactly the
-// inputs the decision reads (the JWT and CSRF cookies, the Origin, the presented CSRF
-// tokens), so a cached answer can never be served for a request that differs in anything
-// that is checked. Allow and Deny are cached, never beyond the token's exp; Unauthorized
-// and Error are not. size <= 0 or ttl <= 0 disables the cache.
-func WithCache(size int, ttl time.Duration) Option {
-	return func(a *Authorizer) {
-		if size > 0 && ttl > 0 {
-			a.cache = newDecisionCache(size, ttl)
-		}
-	}
-}
 
 // New returns an Authorizer for cfg that verifies tokens with keys. It refuses a static
 // key source whose key type cannot verify every algorithm in cfg.Algorithms (an HMAC
@@ -136,18 +121,7 @@ func (a *Authorizer) extract(r Request) inputs {
 // Decide decides one handshake. It never panics on any input and never allows without a
 // valid token.
 func (a *Authorizer) Decide(ctx context.Context, r Request) Decision {
-	in := a.extract(r)
-	if a.cache == nil {
-		return a.decide(ctx, in)
-	}
-	key := in.cacheKey()
-	now := a.now()
-	if d, ok := a.cache.get(key, now); ok {
-		return d
-	}
-	d := a.decide(ctx, in)
-	a.cache.put(key, d, now)
-	return d
+	return a.decide(ctx, a.extract(r))
 }
 
 func unauthorized(reason string) Decision { return Decision{Outcome: Unauthorized, Reason: reason} }

@@ -48,24 +48,13 @@ const (
 	EnvContextClaims = "WSGATE_CONTEXT_CLAIMS"
 )
 
-// keyKind says which key source the environment selects.
-type keyKind int
-
-const (
-	keyHMAC keyKind = iota + 1
-	keySSM
-	keyPEM
-	keyJWKS
-)
-
 // settings is what the environment configures.
 type settings struct {
 	auth cookieauth.Config
-	// keyKind is the selected key source and keyVar its variable; keyValue is the value
-	// (a secret for keyHMAC: never print it).
-	keyKind  keyKind
-	keyVar   string
-	keyValue string
+	// keys is the selected key source (it may hold a secret: never print it) and
+	// keyVar the variable that set it.
+	keys   cookieauth.KeySpec
+	keyVar string
 }
 
 // configVars maps cookieauth.Config fields to the variables that set them, so that a
@@ -122,22 +111,28 @@ func parseEnv(getenv func(string) string) (settings, error) {
 	var set []string
 	for _, k := range []struct {
 		name string
-		kind keyKind
+		set  func(k *cookieauth.KeySpec, v string)
 	}{
-		{EnvJWTHMACSecret, keyHMAC},
-		{EnvJWTHMACSecretSSMParameter, keySSM},
-		{EnvJWTPublicKeyPEM, keyPEM},
-		{EnvJWKSURL, keyJWKS},
+		{EnvJWTHMACSecret, func(k *cookieauth.KeySpec, v string) { k.HMACSecret = []byte(v) }},
+		{EnvJWTHMACSecretSSMParameter, func(k *cookieauth.KeySpec, v string) { k.HMACSecretParameter = v }},
+		{EnvJWTPublicKeyPEM, func(k *cookieauth.KeySpec, v string) {
+			if !strings.Contains(v, "\n") {
+				v = strings.ReplaceAll(v, `\n`, "\n")
+			}
+			k.PublicKeyPEM = []byte(v)
+		}},
+		{EnvJWKSURL, func(k *cookieauth.KeySpec, v string) { k.JWKSURL = v }},
 	} {
 		v := getenv(k.name) // a secret is taken as is: its spaces are part of it
-		if k.kind != keyHMAC {
+		if k.name != EnvJWTHMACSecret {
 			v = strings.TrimSpace(v)
 		}
 		if v == "" {
 			continue
 		}
 		set = append(set, k.name)
-		s.keyKind, s.keyVar, s.keyValue = k.kind, k.name, v
+		k.set(&s.keys, v)
+		s.keyVar = k.name
 	}
 	switch len(set) {
 	case 0:
@@ -146,9 +141,6 @@ func parseEnv(getenv func(string) string) (settings, error) {
 	case 1:
 	default:
 		return settings{}, fmt.Errorf("%s: set exactly one key source, not %d", strings.Join(set, " and "), len(set))
-	}
-	if s.keyKind == keyPEM && !strings.Contains(s.keyValue, "\n") {
-		s.keyValue = strings.ReplaceAll(s.keyValue, `\n`, "\n")
 	}
 	return s, nil
 }

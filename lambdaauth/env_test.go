@@ -44,7 +44,7 @@ func TestParseEnv(t *testing.T) {
 		return c
 	}
 	hmac := func(c cookieauth.Config) settings {
-		return settings{auth: c, keyKind: keyHMAC, keyVar: EnvJWTHMACSecret, keyValue: envSecret}
+		return settings{auth: c, keys: cookieauth.KeySpec{HMACSecret: []byte(envSecret)}, keyVar: EnvJWTHMACSecret}
 	}
 	const pem = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----"
 	for _, tc := range []struct {
@@ -82,15 +82,15 @@ func TestParseEnv(t *testing.T) {
 			want: hmac(base(func(c *cookieauth.Config) { c.AllowedOrigins, c.AllowMissingOrigin = nil, true }))},
 		{name: "allow missing origin false", env: minimalEnv(map[string]string{EnvAllowMissingOrigin: "false"}), want: hmac(base(nil))},
 		{name: "HMAC secret kept as is", env: minimalEnv(map[string]string{EnvJWTHMACSecret: " " + envSecret + " "}),
-			want: settings{auth: base(nil), keyKind: keyHMAC, keyVar: EnvJWTHMACSecret, keyValue: " " + envSecret + " "}},
+			want: settings{auth: base(nil), keys: cookieauth.KeySpec{HMACSecret: []byte(" " + envSecret + " ")}, keyVar: EnvJWTHMACSecret}},
 		{name: "SSM parameter", env: minimalEnv(map[string]string{EnvJWTHMACSecret: "<unset>", EnvJWTHMACSecretSSMParameter: " /wsgate/jwt-secret "}),
-			want: settings{auth: base(nil), keyKind: keySSM, keyVar: EnvJWTHMACSecretSSMParameter, keyValue: "/wsgate/jwt-secret"}},
+			want: settings{auth: base(nil), keys: cookieauth.KeySpec{HMACSecretParameter: "/wsgate/jwt-secret"}, keyVar: EnvJWTHMACSecretSSMParameter}},
 		{name: "PEM with newlines", env: minimalEnv(map[string]string{EnvJWTHMACSecret: "<unset>", EnvJWTAlgorithms: "ES256", EnvJWTPublicKeyPEM: pem}),
-			want: settings{auth: base(func(c *cookieauth.Config) { c.Algorithms = []string{"ES256"} }), keyKind: keyPEM, keyVar: EnvJWTPublicKeyPEM, keyValue: pem}},
+			want: settings{auth: base(func(c *cookieauth.Config) { c.Algorithms = []string{"ES256"} }), keys: cookieauth.KeySpec{PublicKeyPEM: []byte(pem)}, keyVar: EnvJWTPublicKeyPEM}},
 		{name: `PEM with literal \n`, env: minimalEnv(map[string]string{EnvJWTHMACSecret: "<unset>", EnvJWTAlgorithms: "ES256", EnvJWTPublicKeyPEM: strings.ReplaceAll(pem, "\n", `\n`)}),
-			want: settings{auth: base(func(c *cookieauth.Config) { c.Algorithms = []string{"ES256"} }), keyKind: keyPEM, keyVar: EnvJWTPublicKeyPEM, keyValue: pem}},
+			want: settings{auth: base(func(c *cookieauth.Config) { c.Algorithms = []string{"ES256"} }), keys: cookieauth.KeySpec{PublicKeyPEM: []byte(pem)}, keyVar: EnvJWTPublicKeyPEM}},
 		{name: "JWKS URL", env: minimalEnv(map[string]string{EnvJWTHMACSecret: "<unset>", EnvJWTAlgorithms: "RS256", EnvJWKSURL: "https://login.example.com/.well-known/jwks.json"}),
-			want: settings{auth: base(func(c *cookieauth.Config) { c.Algorithms = []string{"RS256"} }), keyKind: keyJWKS, keyVar: EnvJWKSURL, keyValue: "https://login.example.com/.well-known/jwks.json"}},
+			want: settings{auth: base(func(c *cookieauth.Config) { c.Algorithms = []string{"RS256"} }), keys: cookieauth.KeySpec{JWKSURL: "https://login.example.com/.well-known/jwks.json"}, keyVar: EnvJWKSURL}},
 
 		{name: "no algorithms", env: minimalEnv(map[string]string{EnvJWTAlgorithms: "<unset>"}),
 			wantErr: "WSGATE_JWT_ALGORITHMS: required: the comma-separated JWT algorithms to accept (e.g. HS256 or RS256,ES256)"},

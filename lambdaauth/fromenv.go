@@ -54,34 +54,21 @@ func NewFromEnv(ctx context.Context, getenv func(string) string, deps Deps) (*Ha
 	return New(a, logger), nil
 }
 
-// keySource builds the key source the settings select and checks that it yields a key.
+// keySource builds the key source the settings select; a secret in SSM is read now.
 func keySource(ctx context.Context, s settings, deps Deps) (cookieauth.KeySource, error) {
-	var (
-		keys cookieauth.KeySource
-		err  error
-	)
-	switch s.keyKind {
-	case keyHMAC:
-		keys, err = cookieauth.HMACSecret([]byte(s.keyValue))
-	case keyPEM:
-		keys, err = cookieauth.PublicKeyPEM([]byte(s.keyValue))
-	case keyJWKS:
-		keys, err = cookieauth.JWKS(ctx, s.keyValue)
-	case keySSM:
-		client := deps.SSM
-		if client == nil {
-			cfg, cerr := config.LoadDefaultConfig(ctx)
-			if cerr != nil {
-				return nil, fmt.Errorf("%s: AWS configuration: %v", s.keyVar, cerr)
+	keys, err := cookieauth.NewKeySource(ctx, s.keys, cookieauth.KeyDeps{
+		Parameter: func(ctx context.Context, name string) (cookieauth.KeySource, error) {
+			client := deps.SSM
+			if client == nil {
+				cfg, err := config.LoadDefaultConfig(ctx)
+				if err != nil {
+					return nil, fmt.Errorf("AWS configuration: %v", err)
+				}
+				client = ssm.NewFromConfig(cfg)
 			}
-			client = ssm.NewFromConfig(cfg)
-		}
-		keys, err = ssmsecret.New(ctx, client, s.keyValue, SSMSecretTTL)
-		if err == nil {
-			// Fail fast: read the secret now, at cold start; the source caches it.
-			_, err = keys.Key(ctx, s.auth.Algorithms[0], "")
-		}
-	}
+			return ssmsecret.New(ctx, client, name, SSMSecretTTL)
+		},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", s.keyVar, err)
 	}

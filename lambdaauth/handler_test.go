@@ -22,6 +22,7 @@ var (
 )
 
 const (
+	testArn    = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/default/$connect"
 	testCSRF   = "c3JmLXRva2VuLTEyMzQ1Njc4OTA"
 	testOrigin = "https://ui.dev.example.com"
 )

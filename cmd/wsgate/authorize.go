@@ -54,7 +54,7 @@ func demo(ctx context.Context, stdout, stderr io.Writer) error {
 		AllowedOrigins: []string{"https://*.dev.example.test"},
 		CSRFClaim:      "csrf",
 		Issuer:         "https://login.dev.example.test",
-	}, keys, cookieauth.WithCache(1000, time.Minute))
+	}, keys)
 	if err != nil {
 		return err
 	}

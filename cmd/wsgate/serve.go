@@ -101,7 +101,7 @@ func token(args []string, stdout, stderr io.Writer) error {
 	now := time.Now()
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
 		"sub": *sub, "iat": now.Unix(), "exp": now.Add(*ttl).Unix(), "csrf": csrf,
-	}).SignedString([]byte(server.DevHMACSecret))
+	}).SignedString([]byte(config.DevHMACSecret))
 	if err != nil {
 		return err
 	}

@@ -90,7 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	c.secret = "wsgate-development-key--never-use-in-production" // gateway.DevHMACSecret
+	c.secret = "wsgate-development-key--never-use-in-production" // config.DevHMACSecret
 	if *secretEnv != "" {
 		c.secret = getenv(*secretEnv)
 	}

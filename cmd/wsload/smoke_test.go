@@ -61,7 +61,7 @@ func TestSmoke(t *testing.T) {
 	base := loadConfig{
 		target: "wsgate", wsURL: "ws://" + a.WebSocket + "/", mgmtURL: "http://" + a.Management + "/bench",
 		metricsURL: "http://" + a.Management + "/metrics", pid: os.Getpid(), backendPID: os.Getpid(),
-		auth: true, secret: server.DevHMACSecret, srcIPs: 2, n: 20, conc: 8, rate: 200,
+		auth: true, secret: config.DevHMACSecret, srcIPs: 2, n: 20, conc: 8, rate: 200,
 		duration: time.Second, payload: 32, writers: 4, stale: 0.1, slow: 0.1, stallFor: time.Minute,
 		hold: 100 * time.Millisecond, sampleEach: 500 * time.Millisecond, routeRate: 100,
 		accessKey: "AKIDWSLOAD", secretKey: "smoke-secret", region: "us-east-1",

@@ -9,11 +9,15 @@
 //
 // Two wrappers complete the picture. [WithIdentitySources] answers 401 without calling the
 // authorizer when a configured identity source is missing or empty, as API Gateway does.
-// [NewCache] keeps results keyed by the values of all identity sources and the method
-// ARN; AWS does not cache WebSocket authorizer results, so the cache is an opt-in
-// extension. The usual chain is
+// [NewCache] keeps results under a key that hashes every input the authorizer decides
+// on: the identity sources and the method ARN ([KeyBySources]), or, for the cookie
+// authorizer, exactly the inputs cookieauth reads ([Cookie.CacheKey]). AWS does not
+// cache WebSocket authorizer results, so the cache is an opt-in extension. The usual
+// chain is
 //
-//	WithIdentitySources(NewCache(authz, sources, ttl, size), sources)
+//	WithIdentitySources(NewCache(authz, KeyBySources(sources), ttl, size), sources)
+//
+// [FromConfig] builds that chain from an authorizer's configuration.
 //
 // Reasons in a Result are safe to log: they never hold a cookie, token or secret.
 package authorizer
@@ -23,7 +27,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/wsgate/wsgate/lambdaauth"
+	"github.com/wsgate/wsgate/authevent"
 )
 
 // Outcome is an authorizer's verdict. The zero value is not a valid outcome and is treated
@@ -105,7 +109,7 @@ func (r Result) Status() int {
 // Implementations are safe for concurrent use and never return an error: failures are
 // Results with Outcome Failed.
 type Authorizer interface {
-	Authorize(ctx context.Context, ev *lambdaauth.Event) Result
+	Authorize(ctx context.Context, ev *authevent.Event) Result
 }
 
 // failed returns a Failed result with reason.
@@ -113,7 +117,7 @@ func failed(reason string) Result { return Result{Outcome: Failed, Reason: reaso
 
 // fromResponse turns an authorizer's validated answer into a Result for methodArn: an
 // explicit Deny, or no Allow covering methodArn, is Forbidden; otherwise Allow.
-func fromResponse(resp lambdaauth.Response, methodArn string) Result {
+func fromResponse(resp authevent.Response, methodArn string) Result {
 	if !resp.PolicyDocument.Allows(methodArn) {
 		reason := "policy does not allow the method ARN"
 		if explicitDeny(resp.PolicyDocument, methodArn) {
@@ -125,12 +129,12 @@ func fromResponse(resp lambdaauth.Response, methodArn string) Result {
 }
 
 // explicitDeny reports whether a Deny statement of p covers methodArn: it asks Allows
-// about the Deny statements turned into Allows, so the wildcard rules stay lambdaauth's.
-func explicitDeny(p lambdaauth.PolicyDocument, methodArn string) bool {
-	var denies lambdaauth.PolicyDocument
+// about the Deny statements turned into Allows, so the wildcard rules stay authevent's.
+func explicitDeny(p authevent.PolicyDocument, methodArn string) bool {
+	var denies authevent.PolicyDocument
 	for _, s := range p.Statement {
-		if s.Effect == lambdaauth.EffectDeny {
-			s.Effect = lambdaauth.EffectAllow
+		if s.Effect == authevent.EffectDeny {
+			s.Effect = authevent.EffectAllow
 			denies.Statement = append(denies.Statement, s)
 		}
 	}

@@ -10,28 +10,34 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
 
-	"github.com/wsgate/wsgate/lambdaauth"
+	"github.com/wsgate/wsgate/authevent"
 )
 
 // Cache keeps an authorizer's results (ours: AWS does not cache WebSocket authorizer
-// results). It is safe for concurrent use.
+// results). It is the one result cache of the gateway, whichever the authorizer. It is
+// safe for concurrent use.
 //
-// Results are keyed by a SHA-256 of the method ARN and every value of every identity
-// source (missing and empty distinguished, each value length-prefixed), so a request
-// that differs in any source is a miss, and no credential is kept as a key. Only Allow
-// and Forbidden are cached: they are the authorizer's policy, as API Gateway caches
-// policies on REST APIs. Unauthorized and Failed are not: a client that fixes its
-// credential, or an authorizer that recovers, is seen on the next attempt. An entry
-// lives ttl, never past the result's ExpiresAt. At most size entries are kept, the least
-// recently used evicted first. Concurrent misses for the same key make one call.
+// Results are keyed by a [KeyFunc]: a hash of every input the authorizer decides on, so
+// that a request that differs in any of them is a miss, and no credential is kept as a
+// key ([KeyBySources] hashes identity sources; [Cookie.CacheKey] the inputs the cookie
+// authorizer reads). Only Allow and Forbidden are cached: they are the authorizer's
+// policy, as API Gateway caches policies on REST APIs. Unauthorized and Failed are not:
+// a client that fixes its credential, or an authorizer that recovers, is seen on the
+// next attempt. An entry lives ttl, never past the result's ExpiresAt. At most size
+// entries are kept, the least recently used evicted first. Concurrent misses for the
+// same key make one call.
 type Cache struct {
 	next    Authorizer
-	sources []IdentitySource
+	key     KeyFunc
 	ttl     time.Duration
 	now     func() time.Time
 	entries *lru.Cache[[sha256.Size]byte, cacheEntry] // nil: caching disabled
 	flight  singleflight.Group
 }
+
+// KeyFunc returns the cache key of an event (never nil): a hash of every input the
+// authorizer's result depends on.
+type KeyFunc func(ev *authevent.Event) [sha256.Size]byte
 
 type cacheEntry struct {
 	r       Result
@@ -46,14 +52,13 @@ type CacheOption func(*Cache)
 // WithClock sets the clock that ages entries; tests use it. Default time.Now.
 func WithClock(now func() time.Time) CacheOption { return func(c *Cache) { c.now = now } }
 
-// NewCache returns a cache in front of next keyed by sources (see [Cache]). ttl <= 0 or
+// NewCache returns a cache in front of next keyed by key (see [Cache]). ttl <= 0 or
 // size <= 0 disables caching: every call goes to next.
 //
 // A key that omits an input the authorizer decides on serves one caller's result to
-// another: list every such input in sources ([RequiredSources] for the cookie
-// authorizer).
-func NewCache(next Authorizer, sources []IdentitySource, ttl time.Duration, size int, opts ...CacheOption) *Cache {
-	c := &Cache{next: next, sources: sources, ttl: ttl, now: time.Now}
+// another: key must hash every such input.
+func NewCache(next Authorizer, key KeyFunc, ttl time.Duration, size int, opts ...CacheOption) *Cache {
+	c := &Cache{next: next, key: key, ttl: ttl, now: time.Now}
 	if ttl > 0 && size > 0 {
 		c.entries, _ = lru.New[[sha256.Size]byte, cacheEntry](size) // errors only on size <= 0
 	}
@@ -67,7 +72,7 @@ func NewCache(next Authorizer, sources []IdentitySource, ttl time.Duration, size
 // once for all concurrent callers with that key and caches what it may. A caller whose
 // ctx ends while it waits gets Failed; the call itself runs on, bounded by the next
 // authorizer's own timeout, without the cancellation of the caller that started it.
-func (c *Cache) Authorize(ctx context.Context, ev *lambdaauth.Event) Result {
+func (c *Cache) Authorize(ctx context.Context, ev *authevent.Event) Result {
 	if c.entries == nil || ev == nil {
 		return c.next.Authorize(ctx, ev)
 	}
@@ -123,55 +128,30 @@ func (c *Cache) put(key [sha256.Size]byte, r Result) {
 	c.entries.Add(key, cacheEntry{r: r, expires: expires})
 }
 
-// key hashes the method ARN and the values of every source: each source as its number
-// of values (0: absent) then each value length-prefixed, so no two different inputs
-// share a key.
-func (c *Cache) key(ev *lambdaauth.Event) [sha256.Size]byte {
-	h := sha256.New()
-	var n [8]byte
-	write := func(s string) {
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
-	}
-	write(ev.MethodArn)
-	for _, s := range c.sources {
-		vals := s.values(ev)
-		binary.BigEndian.PutUint64(n[:], uint64(len(vals)))
-		h.Write(n[:])
-		for _, v := range vals {
-			write(v)
+// KeyBySources is the key of an authorizer that decides on the method ARN and the
+// values of sources: each source hashed as its number of values (0: absent) then each
+// value length-prefixed, so no two different inputs share a key. Callers list every
+// input the authorizer decides on in sources.
+func KeyBySources(sources []IdentitySource) KeyFunc {
+	return func(ev *authevent.Event) [sha256.Size]byte {
+		h := sha256.New()
+		var n [8]byte
+		write := func(s string) {
+			binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+			h.Write(n[:])
+			h.Write([]byte(s))
 		}
-	}
-	var key [sha256.Size]byte
-	h.Sum(key[:0])
-	return key
-}
-
-// identityGuard refuses events whose identity sources are missing.
-type identityGuard struct {
-	next    Authorizer
-	sources []IdentitySource
-}
-
-var _ Authorizer = identityGuard{}
-
-// WithIdentitySources returns next behind a guard that answers Unauthorized (401),
-// without calling next, when any of sources is missing or empty in the event, as API
-// Gateway does for a REQUEST authorizer's identity sources. No sources: next itself.
-func WithIdentitySources(next Authorizer, sources []IdentitySource) Authorizer {
-	if len(sources) == 0 {
-		return next
-	}
-	return identityGuard{next: next, sources: sources}
-}
-
-// Authorize checks the sources, then asks next.
-func (g identityGuard) Authorize(ctx context.Context, ev *lambdaauth.Event) Result {
-	for _, s := range g.sources {
-		if _, ok := s.Value(ev); !ok {
-			return Result{Outcome: Unauthorized, Reason: "identity source " + s.String() + " missing"}
+		write(ev.MethodArn)
+		for _, s := range sources {
+			vals := s.values(ev)
+			binary.BigEndian.PutUint64(n[:], uint64(len(vals)))
+			h.Write(n[:])
+			for _, v := range vals {
+				write(v)
+			}
 		}
+		var key [sha256.Size]byte
+		h.Sum(key[:0])
+		return key
 	}
-	return g.next.Authorize(ctx, ev)
 }

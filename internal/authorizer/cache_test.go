@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/wsgate/wsgate/lambdaauth"
+	"github.com/wsgate/wsgate/authevent"
 )
 
 var cacheNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
@@ -53,7 +53,7 @@ var allowAlice = Result{Outcome: Allow, PrincipalID: "alice", Context: map[strin
 
 func TestCacheHitMiss(t *testing.T) {
 	next := returns(allowAlice)
-	c := NewCache(next, cacheSources(t), time.Minute, 8, WithClock(func() time.Time { return cacheNow }))
+	c := NewCache(next, KeyBySources(cacheSources(t)), time.Minute, 8, WithClock(func() time.Time { return cacheNow }))
 	ctx := context.Background()
 
 	if diff := cmp.Diff(allowAlice, c.Authorize(ctx, testEvent())); diff != "" {
@@ -72,42 +72,42 @@ func TestCacheHitMiss(t *testing.T) {
 func TestCacheKey(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		mutate func(ev *lambdaauth.Event)
+		mutate func(ev *authevent.Event)
 		hit    bool
 	}{
-		{name: "same request", mutate: func(*lambdaauth.Event) {}, hit: true},
-		{name: "header not a source", mutate: func(ev *lambdaauth.Event) { ev.MultiValueHeaders["User-Agent"] = []string{"other/2.0"} }, hit: true},
-		{name: "header name case", mutate: func(ev *lambdaauth.Event) {
+		{name: "same request", mutate: func(*authevent.Event) {}, hit: true},
+		{name: "header not a source", mutate: func(ev *authevent.Event) { ev.MultiValueHeaders["User-Agent"] = []string{"other/2.0"} }, hit: true},
+		{name: "header name case", mutate: func(ev *authevent.Event) {
 			ev.MultiValueHeaders["origin"] = ev.MultiValueHeaders["Origin"]
 			delete(ev.MultiValueHeaders, "Origin")
 		}, hit: true},
-		{name: "same Cookie, other Origin", mutate: func(ev *lambdaauth.Event) { ev.MultiValueHeaders["Origin"] = []string{"https://evil.example.net"} }},
-		{name: "other Cookie", mutate: func(ev *lambdaauth.Event) { ev.MultiValueHeaders["Cookie"] = []string{"JWT=other"} }},
-		{name: "other query token", mutate: func(ev *lambdaauth.Event) { ev.MultiValueQueryStringParameters["csrf"] = []string{"x"} }},
-		{name: "other subprotocol", mutate: func(ev *lambdaauth.Event) { ev.MultiValueHeaders["Sec-WebSocket-Protocol"] = []string{"chat.v1"} }},
-		{name: "other stage variable", mutate: func(ev *lambdaauth.Event) { ev.StageVariables["tenant"] = "globex" }},
-		{name: "other source IP", mutate: func(ev *lambdaauth.Event) { ev.RequestContext.Identity.SourceIP = "198.51.100.7" }},
-		{name: "other method ARN", mutate: func(ev *lambdaauth.Event) {
+		{name: "same Cookie, other Origin", mutate: func(ev *authevent.Event) { ev.MultiValueHeaders["Origin"] = []string{"https://evil.example.net"} }},
+		{name: "other Cookie", mutate: func(ev *authevent.Event) { ev.MultiValueHeaders["Cookie"] = []string{"JWT=other"} }},
+		{name: "other query token", mutate: func(ev *authevent.Event) { ev.MultiValueQueryStringParameters["csrf"] = []string{"x"} }},
+		{name: "other subprotocol", mutate: func(ev *authevent.Event) { ev.MultiValueHeaders["Sec-WebSocket-Protocol"] = []string{"chat.v1"} }},
+		{name: "other stage variable", mutate: func(ev *authevent.Event) { ev.StageVariables["tenant"] = "globex" }},
+		{name: "other source IP", mutate: func(ev *authevent.Event) { ev.RequestContext.Identity.SourceIP = "198.51.100.7" }},
+		{name: "other method ARN", mutate: func(ev *authevent.Event) {
 			ev.MethodArn = "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/$connect"
 		}},
-		{name: "source absent", mutate: func(ev *lambdaauth.Event) {
+		{name: "source absent", mutate: func(ev *authevent.Event) {
 			delete(ev.MultiValueHeaders, "Sec-WebSocket-Protocol")
 			delete(ev.Headers, "Sec-WebSocket-Protocol")
 		}},
-		{name: "values split differently", mutate: func(ev *lambdaauth.Event) {
+		{name: "values split differently", mutate: func(ev *authevent.Event) {
 			ev.MultiValueHeaders["Sec-WebSocket-Protocol"] = []string{"chat.v1", " csrf.c5rf"} // joined: same Value
 		}},
-		{name: "extra empty value", mutate: func(ev *lambdaauth.Event) {
+		{name: "extra empty value", mutate: func(ev *authevent.Event) {
 			ev.MultiValueHeaders["Origin"] = append(ev.MultiValueHeaders["Origin"], "")
 		}},
-		{name: "value moved across sources", mutate: func(ev *lambdaauth.Event) {
+		{name: "value moved across sources", mutate: func(ev *authevent.Event) {
 			ev.MultiValueHeaders["Cookie"] = []string{"JWT=header.payload.sig; CSRF-TOKEN=c5rfhttps://ui.example.com"}
 			ev.MultiValueHeaders["Origin"] = []string{""}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			next := returns(allowAlice)
-			c := NewCache(next, cacheSources(t), time.Minute, 8, WithClock(func() time.Time { return cacheNow }))
+			c := NewCache(next, KeyBySources(cacheSources(t)), time.Minute, 8, WithClock(func() time.Time { return cacheNow }))
 			c.Authorize(context.Background(), testEvent())
 			ev := testEvent()
 			tc.mutate(ev)
@@ -142,7 +142,7 @@ func TestCacheTTLAndExpiry(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := &clock{now: cacheNow}
 			next := returns(tc.result)
-			c := NewCache(next, cacheSources(t), ttl, 8, WithClock(clk.Now))
+			c := NewCache(next, KeyBySources(cacheSources(t)), ttl, 8, WithClock(clk.Now))
 			c.Authorize(context.Background(), testEvent())
 			clk.Advance(tc.advance)
 			got := c.Authorize(context.Background(), testEvent())
@@ -171,7 +171,7 @@ func TestCacheOutcomes(t *testing.T) {
 	} {
 		t.Run(tc.result.Outcome.String(), func(t *testing.T) {
 			next := returns(tc.result)
-			c := NewCache(next, cacheSources(t), time.Minute, 8, WithClock(func() time.Time { return cacheNow }))
+			c := NewCache(next, KeyBySources(cacheSources(t)), time.Minute, 8, WithClock(func() time.Time { return cacheNow }))
 			c.Authorize(context.Background(), testEvent())
 			got := c.Authorize(context.Background(), testEvent())
 			want := tc.result
@@ -185,8 +185,8 @@ func TestCacheOutcomes(t *testing.T) {
 
 func TestCacheSize(t *testing.T) {
 	next := returns(allowAlice)
-	c := NewCache(next, cacheSources(t), time.Minute, 2, WithClock(func() time.Time { return cacheNow }))
-	event := func(i int) *lambdaauth.Event {
+	c := NewCache(next, KeyBySources(cacheSources(t)), time.Minute, 2, WithClock(func() time.Time { return cacheNow }))
+	event := func(i int) *authevent.Event {
 		ev := testEvent()
 		ev.MultiValueHeaders["Cookie"] = []string{fmt.Sprintf("JWT=%d", i)}
 		return ev
@@ -216,7 +216,7 @@ func TestCacheDisabled(t *testing.T) {
 	}{{"zero TTL", 0, 8}, {"zero size", time.Minute, 0}} {
 		t.Run(tc.name, func(t *testing.T) {
 			next := returns(allowAlice)
-			c := NewCache(next, cacheSources(t), tc.ttl, tc.size)
+			c := NewCache(next, KeyBySources(cacheSources(t)), tc.ttl, tc.size)
 			for range 3 {
 				if got := c.Authorize(context.Background(), testEvent()); got.Cached {
 					t.Error("served from a disabled cache")
@@ -230,7 +230,7 @@ func TestCacheDisabled(t *testing.T) {
 }
 
 func TestCacheContextNotShared(t *testing.T) {
-	c := NewCache(returns(allowAlice), cacheSources(t), time.Minute, 8, WithClock(func() time.Time { return cacheNow }))
+	c := NewCache(returns(allowAlice), KeyBySources(cacheSources(t)), time.Minute, 8, WithClock(func() time.Time { return cacheNow }))
 	first := c.Authorize(context.Background(), testEvent())
 	first.Context["role"] = "root"
 	second := c.Authorize(context.Background(), testEvent())
@@ -245,14 +245,14 @@ func TestCacheContextNotShared(t *testing.T) {
 func TestCacheSingleflight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
-		next := &fakeAuthorizer{authorize: func(ctx context.Context, _ *lambdaauth.Event) Result {
+		next := &fakeAuthorizer{authorize: func(ctx context.Context, _ *authevent.Event) Result {
 			<-release
 			if ctx.Err() != nil {
 				return Result{Outcome: Failed, Reason: "cancelled"}
 			}
 			return allowAlice
 		}}
-		c := NewCache(next, cacheSources(t), time.Minute, 8)
+		c := NewCache(next, KeyBySources(cacheSources(t)), time.Minute, 8)
 
 		const n = 10
 		results := make([]Result, n)
@@ -306,23 +306,23 @@ func TestWithIdentitySources(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
-		mutate func(ev *lambdaauth.Event)
+		mutate func(ev *authevent.Event)
 		want   Result
 		calls  int64
 	}{
-		{name: "all present", mutate: func(*lambdaauth.Event) {}, want: allowAlice, calls: 1},
-		{name: "header missing", mutate: func(ev *lambdaauth.Event) {
+		{name: "all present", mutate: func(*authevent.Event) {}, want: allowAlice, calls: 1},
+		{name: "header missing", mutate: func(ev *authevent.Event) {
 			delete(ev.MultiValueHeaders, "Cookie")
 			delete(ev.Headers, "Cookie")
 		}, want: Result{Outcome: Unauthorized, Reason: "identity source route.request.header.cookie missing"}},
-		{name: "query empty", mutate: func(ev *lambdaauth.Event) {
+		{name: "query empty", mutate: func(ev *authevent.Event) {
 			ev.MultiValueQueryStringParameters["csrf"] = []string{""}
 		}, want: Result{Outcome: Unauthorized, Reason: "identity source route.request.querystring.csrf missing"}},
 		{name: "no event", want: Result{Outcome: Unauthorized, Reason: "identity source route.request.header.cookie missing"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			next := returns(allowAlice)
-			var ev *lambdaauth.Event
+			var ev *authevent.Event
 			if tc.mutate != nil {
 				ev = testEvent()
 				tc.mutate(ev)

@@ -2,9 +2,10 @@ package authorizer
 
 import (
 	"context"
+	"crypto/sha256"
 
+	"github.com/wsgate/wsgate/authevent"
 	"github.com/wsgate/wsgate/cookieauth"
-	"github.com/wsgate/wsgate/lambdaauth"
 )
 
 // Cookie is the built-in cookie authorizer ([cookieauth]) run in-process. It is safe for
@@ -13,19 +14,34 @@ type Cookie struct {
 	a *cookieauth.Authorizer
 }
 
-var _ Authorizer = (*Cookie)(nil)
+var (
+	_ Authorizer = (*Cookie)(nil)
+	_ KeyFunc    = (*Cookie)(nil).CacheKey
+)
 
 // NewCookie returns the authorizer that decides with a.
 func NewCookie(a *cookieauth.Authorizer) *Cookie { return &Cookie{a: a} }
 
-// Authorize decides the event's handshake with cookieauth: Allow is Allow, Unauthorized
-// is Unauthorized (401), Deny is Forbidden (403) and Error is Failed (500). The
-// principal, context, expiry and CSRF subprotocol entry are carried over.
-func (c *Cookie) Authorize(ctx context.Context, ev *lambdaauth.Event) Result {
+// Authorize decides the event's handshake with cookieauth (see [fromDecision]).
+func (c *Cookie) Authorize(ctx context.Context, ev *authevent.Event) Result {
 	if ev == nil {
 		return failed("no authorizer event")
 	}
-	d := c.a.Decide(ctx, ev.Request())
+	return fromDecision(c.a.Decide(ctx, ev.Request()))
+}
+
+// CacheKey is the [KeyFunc] of a [Cache] in front of c: cookieauth's hash of exactly
+// the inputs its decision reads (both cookies, the Origin, every presented CSRF token),
+// whatever the identity sources say. ev must not be nil.
+func (c *Cookie) CacheKey(ev *authevent.Event) [sha256.Size]byte {
+	return c.a.CacheKey(ev.Request())
+}
+
+// fromDecision is the one translation of a cookieauth decision into a Result: Allow is
+// Allow, Unauthorized is Unauthorized (401), Deny is Forbidden (403) and Error is Failed
+// (500). The principal, context (on Allow), expiry, reason and CSRF subprotocol entry
+// are carried over.
+func fromDecision(d cookieauth.Decision) Result {
 	r := Result{
 		PrincipalID: d.PrincipalID,
 		ExpiresAt:   d.ExpiresAt,
@@ -43,34 +59,4 @@ func (c *Cookie) Authorize(ctx context.Context, ev *lambdaauth.Event) Result {
 		r.Outcome = Failed
 	}
 	return r
-}
-
-// RequiredSources lists the identity sources a cache in front of the cookie authorizer
-// configured by cfg must be keyed by, because the decision reads them:
-// route.request.header.Cookie; route.request.header.Origin (always: even with
-// AllowMissingOrigin an Origin that is present is checked); and, unless DisableCSRF, the
-// two CSRF transports route.request.querystring.<CSRFQueryParam> and
-// route.request.header.Sec-WebSocket-Protocol. A cache keyed by fewer serves one
-// caller's decision to another whose request differs in a checked input: an
-// authorization bypass. Config validation refuses such a cache (see [MissingSources]).
-//
-// These are cache-key inputs, not inputs every request must present: a client sends the
-// CSRF token in one of the two transports, and a non-browser client may omit Origin. Do
-// not pass them to [WithIdentitySources] as they are.
-func RequiredSources(cfg cookieauth.Config) []IdentitySource {
-	src := []IdentitySource{
-		{kind: kindHeader, name: "Cookie"},
-		{kind: kindHeader, name: "Origin"},
-	}
-	if !cfg.DisableCSRF {
-		param := cfg.CSRFQueryParam
-		if param == "" {
-			param = "csrf" // cookieauth's default for an empty CSRFQueryParam
-		}
-		src = append(src,
-			IdentitySource{kind: kindQuery, name: param},
-			IdentitySource{kind: kindHeader, name: "Sec-WebSocket-Protocol"},
-		)
-	}
-	return src
 }

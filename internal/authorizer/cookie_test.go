@@ -3,14 +3,15 @@ package authorizer
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/wsgate/wsgate/authevent"
 	"github.com/wsgate/wsgate/cookieauth"
-	"github.com/wsgate/wsgate/lambdaauth"
 )
 
 var cookieNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
@@ -66,7 +67,7 @@ func mintJWT(tb testing.TB, mutate func(jwt.MapClaims)) string {
 
 // cookieEvent is a browser's $connect with the JWT and CSRF cookies, its Origin and the
 // CSRF token in the query string. Header names are lower case, as HTTP/2 sends them.
-func cookieEvent(token string) *lambdaauth.Event {
+func cookieEvent(token string) *authevent.Event {
 	ev := testEvent()
 	ev.Headers = nil
 	ev.MultiValueHeaders = map[string][]string{
@@ -84,17 +85,17 @@ func TestCookie(t *testing.T) {
 	allowContext := map[string]any{"sub": "alice", "exp": float64(exp.Unix()), "role": "admin"}
 	for _, tc := range []struct {
 		name string
-		ev   func() *lambdaauth.Event
+		ev   func() *authevent.Event
 		want Result
 	}{
 		{
 			name: "allow with the CSRF token in the query",
-			ev:   func() *lambdaauth.Event { return cookieEvent(token) },
+			ev:   func() *authevent.Event { return cookieEvent(token) },
 			want: Result{Outcome: Allow, PrincipalID: "alice", Context: allowContext, ExpiresAt: exp, Reason: "allowed"},
 		},
 		{
 			name: "allow with the CSRF token as a subprotocol",
-			ev: func() *lambdaauth.Event {
+			ev: func() *authevent.Event {
 				ev := cookieEvent(token)
 				ev.QueryStringParameters, ev.MultiValueQueryStringParameters = nil, nil
 				ev.MultiValueHeaders["sec-websocket-protocol"] = []string{"chat.v1, csrf." + cookieCSRF}
@@ -105,7 +106,7 @@ func TestCookie(t *testing.T) {
 		},
 		{
 			name: "only single-value headers",
-			ev: func() *lambdaauth.Event {
+			ev: func() *authevent.Event {
 				ev := cookieEvent(token)
 				ev.Headers = map[string]string{"Cookie": ev.MultiValueHeaders["cookie"][0], "Origin": cookieOrigin}
 				ev.MultiValueHeaders = nil
@@ -115,7 +116,7 @@ func TestCookie(t *testing.T) {
 		},
 		{
 			name: "no JWT cookie is 401",
-			ev: func() *lambdaauth.Event {
+			ev: func() *authevent.Event {
 				ev := cookieEvent(token)
 				ev.MultiValueHeaders["cookie"] = []string{"CSRF-TOKEN=" + cookieCSRF}
 				return ev
@@ -124,14 +125,14 @@ func TestCookie(t *testing.T) {
 		},
 		{
 			name: "expired token is 401",
-			ev: func() *lambdaauth.Event {
+			ev: func() *authevent.Event {
 				return cookieEvent(mintJWT(t, func(c jwt.MapClaims) { c["exp"] = cookieNow.Add(-time.Second).Unix() }))
 			},
 			want: Result{Outcome: Unauthorized, Reason: "invalid token: expired"},
 		},
 		{
 			name: "foreign Origin is 403",
-			ev: func() *lambdaauth.Event {
+			ev: func() *authevent.Event {
 				ev := cookieEvent(token)
 				ev.MultiValueHeaders["origin"] = []string{"https://evil.example.net"}
 				return ev
@@ -140,7 +141,7 @@ func TestCookie(t *testing.T) {
 		},
 		{
 			name: "wrong CSRF token is 403",
-			ev: func() *lambdaauth.Event {
+			ev: func() *authevent.Event {
 				ev := cookieEvent(token)
 				ev.MultiValueQueryStringParameters["csrf"] = []string{"other"}
 				return ev
@@ -149,14 +150,14 @@ func TestCookie(t *testing.T) {
 		},
 		{
 			name: "result over 8 KB is 500",
-			ev: func() *lambdaauth.Event {
+			ev: func() *authevent.Event {
 				return cookieEvent(mintJWT(t, func(c jwt.MapClaims) { c["big"] = strings.Repeat("x", 9000) }))
 			},
 			want: Result{Outcome: Failed, Reason: "authorizer result of 9573 bytes exceeds 8192"},
 		},
 		{
 			name: "no event is 500",
-			ev:   func() *lambdaauth.Event { return nil },
+			ev:   func() *authevent.Event { return nil },
 			want: Result{Outcome: Failed, Reason: "no authorizer event"},
 		},
 	} {
@@ -172,56 +173,13 @@ func TestCookie(t *testing.T) {
 	}
 }
 
-func TestRequiredSources(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		cfg  cookieauth.Config
-		want []string
-	}{
-		{
-			name: "defaults",
-			cfg:  cookieConfig(),
-			want: []string{"route.request.header.Cookie", "route.request.header.Origin",
-				"route.request.querystring.csrf", "route.request.header.Sec-WebSocket-Protocol"},
-		},
-		{
-			name: "custom query parameter",
-			cfg:  func() cookieauth.Config { c := cookieConfig(); c.CSRFQueryParam = "xsrf"; return c }(),
-			want: []string{"route.request.header.Cookie", "route.request.header.Origin",
-				"route.request.querystring.xsrf", "route.request.header.Sec-WebSocket-Protocol"},
-		},
-		{
-			name: "missing Origin allowed: a present Origin is still checked",
-			cfg:  func() cookieauth.Config { c := cookieConfig(); c.AllowMissingOrigin = true; return c }(),
-			want: []string{"route.request.header.Cookie", "route.request.header.Origin",
-				"route.request.querystring.csrf", "route.request.header.Sec-WebSocket-Protocol"},
-		},
-		{
-			name: "CSRF disabled",
-			cfg:  func() cookieauth.Config { c := cookieConfig(); c.DisableCSRF = true; return c }(),
-			want: []string{"route.request.header.Cookie", "route.request.header.Origin"},
-		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := RequiredSources(tc.cfg)
-			if diff := cmp.Diff(tc.want, sourceStrings(got)); diff != "" {
-				t.Errorf("RequiredSources mismatch (-want +got):\n%s", diff)
-			}
-			for _, s := range got { // each is what parsing its text gives
-				if p := mustSource(t, s.String()); p != s {
-					t.Errorf("%v parses to %#v, built as %#v", s, p, s)
-				}
-			}
-		})
-	}
-}
-
-// TestCookieBehindCache checks that a cache keyed by RequiredSources never serves one
-// request's decision to a request differing in a checked input.
+// TestCookieBehindCache checks that a cache keyed by the cookie authorizer's CacheKey
+// never serves one request's decision to a request differing in a checked input.
 func TestCookieBehindCache(t *testing.T) {
 	cfg := cookieConfig()
 	token := mintJWT(t, nil)
-	c := NewCache(NewCookie(newCookieAuthorizer(t, cfg)), RequiredSources(cfg), time.Minute, 16,
+	cookie := NewCookie(newCookieAuthorizer(t, cfg))
+	c := NewCache(cookie, cookie.CacheKey, time.Minute, 16,
 		WithClock(func() time.Time { return cookieNow }))
 	ctx := context.Background()
 
@@ -233,12 +191,12 @@ func TestCookieBehindCache(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
-		mutate func(ev *lambdaauth.Event)
+		mutate func(ev *authevent.Event)
 		want   Outcome
 	}{
-		{"same cookies, other Origin", func(ev *lambdaauth.Event) { ev.MultiValueHeaders["origin"] = []string{"https://evil.example.net"} }, Forbidden},
-		{"same cookies, no CSRF token", func(ev *lambdaauth.Event) { ev.MultiValueQueryStringParameters = nil; ev.QueryStringParameters = nil }, Forbidden},
-		{"same cookies, extra wrong subprotocol token", func(ev *lambdaauth.Event) {
+		{"same cookies, other Origin", func(ev *authevent.Event) { ev.MultiValueHeaders["origin"] = []string{"https://evil.example.net"} }, Forbidden},
+		{"same cookies, no CSRF token", func(ev *authevent.Event) { ev.MultiValueQueryStringParameters = nil; ev.QueryStringParameters = nil }, Forbidden},
+		{"same cookies, extra wrong subprotocol token", func(ev *authevent.Event) {
 			ev.MultiValueHeaders["Sec-WebSocket-Protocol"] = []string{"csrf.wrong"}
 		}, Forbidden},
 	} {
@@ -249,5 +207,83 @@ func TestCookieBehindCache(t *testing.T) {
 				t.Errorf("got %+v, want a fresh %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// countingKeys is an HMAC key source that counts its lookups: one per real verification.
+type countingKeys struct{ calls atomic.Int64 }
+
+func (k *countingKeys) Key(context.Context, string, string) (any, error) {
+	k.calls.Add(1)
+	return []byte(cookieSecret), nil
+}
+
+// TestCookieCache checks the cookie authorizer's cache: what is served from it, what is
+// verified again, and that nothing outlives its TTL or the token's exp.
+func TestCookieCache(t *testing.T) {
+	clk := &clock{now: cookieNow}
+	keys := &countingKeys{}
+	a, err := cookieauth.New(cookieConfig(), keys, cookieauth.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie := NewCookie(a)
+	c := NewCache(cookie, cookie.CacheKey, time.Minute, 100, WithClock(clk.Now))
+	tok := mintJWT(t, func(c jwt.MapClaims) { c["exp"] = cookieNow.Add(90 * time.Second).Unix() })
+	request := func(cookies, origin, csrf string) *authevent.Event {
+		ev := cookieEvent(tok)
+		ev.MultiValueHeaders = map[string][]string{"cookie": {cookies}, "origin": {origin}}
+		ev.QueryStringParameters = map[string]string{"csrf": csrf}
+		ev.MultiValueQueryStringParameters = map[string][]string{"csrf": {csrf}}
+		return ev
+	}
+	cookies := func(jwt string) string { return "JWT=" + jwt + "; CSRF-TOKEN=" + cookieCSRF }
+	good := request(cookies(tok), cookieOrigin, cookieCSRF)
+
+	steps := []struct {
+		name      string
+		advance   time.Duration
+		ev        *authevent.Event
+		want      Outcome
+		wantCalls int64
+	}{
+		{"first: verified", 0, good, Allow, 1},
+		{"same inputs: served from the cache", 0, good, Allow, 1},
+		{"unrelated cookie changes: still a hit", 0, request("x=1; "+cookies(tok), cookieOrigin, cookieCSRF), Allow, 1},
+		{"other Origin: a miss, denied", 0, request(cookies(tok), "https://evil.test", cookieCSRF), Forbidden, 2},
+		{"other Origin again: cached deny", 0, request(cookies(tok), "https://evil.test", cookieCSRF), Forbidden, 2},
+		{"other CSRF: a miss, denied", 0, request(cookies(tok), cookieOrigin, "nope"), Forbidden, 3},
+		{"bad token: not cached", 0, request(cookies(tok+"x"), cookieOrigin, cookieCSRF), Unauthorized, 4},
+		{"bad token again: verified again", 0, request(cookies(tok+"x"), cookieOrigin, cookieCSRF), Unauthorized, 5},
+		{"after the TTL: verified again", 61 * time.Second, good, Allow, 6},
+		// The entry stored at +61s would live to +121s, but the token expires at +90s.
+		{"past the token's exp: never served from the cache", 30 * time.Second, good, Unauthorized, 7},
+	}
+	for _, s := range steps {
+		clk.Advance(s.advance)
+		r := c.Authorize(context.Background(), s.ev)
+		if r.Outcome != s.want || keys.calls.Load() != s.wantCalls {
+			t.Fatalf("%s: got %v (%s) after %d key lookups, want %v after %d", s.name, r.Outcome, r.Reason, keys.calls.Load(), s.want, s.wantCalls)
+		}
+	}
+}
+
+// BenchmarkCookieCacheHit measures a cookie authorizer decision served from its cache:
+// the key (event merge, cookie scan, hash) and the lookup.
+//
+//	go test ./internal/authorizer -run '^$' -bench CookieCacheHit -benchmem
+func BenchmarkCookieCacheHit(b *testing.B) {
+	cookie := NewCookie(newCookieAuthorizer(b, cookieConfig()))
+	c := NewCache(cookie, cookie.CacheKey, time.Minute, 1024, WithClock(func() time.Time { return cookieNow }))
+	ev := cookieEvent(mintJWT(b, nil))
+	ctx := context.Background()
+	if r := c.Authorize(ctx, ev); r.Outcome != Allow {
+		b.Fatalf("got %v (%s)", r.Outcome, r.Reason)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := c.Authorize(ctx, ev); r.Outcome != Allow || !r.Cached {
+			b.Fatalf("got %+v, want a cached Allow", r)
+		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/wsgate/wsgate/lambdaauth"
+	"github.com/wsgate/wsgate/authevent"
 )
 
 // HTTP is a REQUEST authorizer served over HTTP (ours: AWS has no such authorizer). It
@@ -40,7 +40,7 @@ func NewHTTP(client *http.Client, url string, timeout time.Duration) *HTTP {
 // authorizer returns) is decided like a Lambda's answer: Allow, or Forbidden when the
 // policy does not allow the method ARN. 401 is Unauthorized and 403 Forbidden. Any other
 // status, an answer over 8 KB or invalid, a transport error or a timeout is Failed.
-func (h *HTTP) Authorize(ctx context.Context, ev *lambdaauth.Event) Result {
+func (h *HTTP) Authorize(ctx context.Context, ev *authevent.Event) Result {
 	if ev == nil {
 		return failed("no authorizer event")
 	}
@@ -73,16 +73,16 @@ func (h *HTTP) Authorize(ctx context.Context, ev *lambdaauth.Event) Result {
 	default:
 		return failed(fmt.Sprintf("http authorizer answered %d", res.StatusCode))
 	}
-	b, err := io.ReadAll(io.LimitReader(res.Body, lambdaauth.MaxResultBytes+1))
+	b, err := io.ReadAll(io.LimitReader(res.Body, authevent.MaxResultBytes+1))
 	switch {
 	case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return failed(fmt.Sprintf("http authorizer timed out after %v", h.timeout))
 	case err != nil:
 		return failed("http authorizer answer unreadable: " + requestErrorReason(err))
-	case len(b) > lambdaauth.MaxResultBytes:
-		return failed(fmt.Sprintf("http authorizer result exceeds %d bytes", lambdaauth.MaxResultBytes))
+	case len(b) > authevent.MaxResultBytes:
+		return failed(fmt.Sprintf("http authorizer result exceeds %d bytes", authevent.MaxResultBytes))
 	}
-	resp, err := lambdaauth.ParseResponse(b)
+	resp, err := authevent.ParseResponse(b)
 	if err != nil {
 		return failed("http authorizer result invalid: " + truncate(err.Error(), 200))
 	}

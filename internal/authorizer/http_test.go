@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/wsgate/wsgate/lambdaauth"
+	"github.com/wsgate/wsgate/authevent"
 )
 
 func TestHTTP(t *testing.T) {
@@ -43,7 +43,7 @@ func TestHTTP(t *testing.T) {
 		tcase{
 			name: "result over 8 KB is Failed",
 			respond: func(w http.ResponseWriter, _ *http.Request) {
-				json.NewEncoder(w).Encode(lambdaauth.AllowResponse("alice", testArn, map[string]any{"big": strings.Repeat("x", 8192)}))
+				json.NewEncoder(w).Encode(authevent.AllowResponse("alice", testArn, map[string]any{"big": strings.Repeat("x", 8192)}))
 			},
 			want: Result{Outcome: Failed, Reason: "http authorizer result exceeds 8192 bytes"},
 		},
@@ -59,7 +59,7 @@ func TestHTTP(t *testing.T) {
 				if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
 					t.Errorf("got %s with Content-Type %q, want a JSON POST", r.Method, r.Header.Get("Content-Type"))
 				}
-				var ev lambdaauth.Event
+				var ev authevent.Event
 				if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
 					t.Errorf("body is not an authorizer event: %v", err)
 				}

@@ -1,6 +1,7 @@
 package authorizer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,7 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/wsgate/wsgate/lambdaauth"
+	"github.com/wsgate/wsgate/authevent"
 )
 
 // sourceKind is where an identity source is read from.
@@ -41,20 +42,20 @@ type IdentitySource struct {
 
 // contextVariables maps the $context variables an authorizer event carries (SPEC §4,
 // those set before authorization) to their value in the event's requestContext.
-var contextVariables = map[string]func(rc *lambdaauth.RequestContext) string{
-	"connectionId":      func(rc *lambdaauth.RequestContext) string { return rc.ConnectionID },
-	"connectedAt":       func(rc *lambdaauth.RequestContext) string { return millis(rc.ConnectedAt) },
-	"domainName":        func(rc *lambdaauth.RequestContext) string { return rc.DomainName },
-	"eventType":         func(rc *lambdaauth.RequestContext) string { return rc.EventType },
-	"routeKey":          func(rc *lambdaauth.RequestContext) string { return rc.RouteKey },
-	"requestId":         func(rc *lambdaauth.RequestContext) string { return rc.RequestID },
-	"extendedRequestId": func(rc *lambdaauth.RequestContext) string { return rc.ExtendedRequestID },
-	"apiId":             func(rc *lambdaauth.RequestContext) string { return rc.APIID },
-	"stage":             func(rc *lambdaauth.RequestContext) string { return rc.Stage },
-	"requestTime":       func(rc *lambdaauth.RequestContext) string { return rc.RequestTime },
-	"requestTimeEpoch":  func(rc *lambdaauth.RequestContext) string { return millis(rc.RequestTimeEpoch) },
-	"identity.sourceIp": func(rc *lambdaauth.RequestContext) string { return rc.Identity.SourceIP },
-	"identity.userAgent": func(rc *lambdaauth.RequestContext) string {
+var contextVariables = map[string]func(rc *authevent.RequestContext) string{
+	"connectionId":      func(rc *authevent.RequestContext) string { return rc.ConnectionID },
+	"connectedAt":       func(rc *authevent.RequestContext) string { return millis(rc.ConnectedAt) },
+	"domainName":        func(rc *authevent.RequestContext) string { return rc.DomainName },
+	"eventType":         func(rc *authevent.RequestContext) string { return rc.EventType },
+	"routeKey":          func(rc *authevent.RequestContext) string { return rc.RouteKey },
+	"requestId":         func(rc *authevent.RequestContext) string { return rc.RequestID },
+	"extendedRequestId": func(rc *authevent.RequestContext) string { return rc.ExtendedRequestID },
+	"apiId":             func(rc *authevent.RequestContext) string { return rc.APIID },
+	"stage":             func(rc *authevent.RequestContext) string { return rc.Stage },
+	"requestTime":       func(rc *authevent.RequestContext) string { return rc.RequestTime },
+	"requestTimeEpoch":  func(rc *authevent.RequestContext) string { return millis(rc.RequestTimeEpoch) },
+	"identity.sourceIp": func(rc *authevent.RequestContext) string { return rc.Identity.SourceIP },
+	"identity.userAgent": func(rc *authevent.RequestContext) string {
 		return rc.Identity.UserAgent
 	},
 }
@@ -173,7 +174,7 @@ func (s IdentitySource) Equal(o IdentitySource) bool {
 // Value returns the source's value in ev and whether it is present. Header names match
 // case-insensitively; a header or query parameter with several values gives them joined
 // with ","; a source that is absent or whose values are all empty is missing.
-func (s IdentitySource) Value(ev *lambdaauth.Event) (string, bool) {
+func (s IdentitySource) Value(ev *authevent.Event) (string, bool) {
 	vals := s.values(ev)
 	if !slices.ContainsFunc(vals, func(v string) bool { return v != "" }) {
 		return "", false
@@ -182,9 +183,9 @@ func (s IdentitySource) Value(ev *lambdaauth.Event) (string, bool) {
 }
 
 // values returns every value of the source in ev, as the authorizer sees them (the
-// merge of lambdaauth.Event.Request): for headers, the values of every multiValueHeaders
+// merge of authevent.Event.Request): for headers, the values of every multiValueHeaders
 // name that matches, or else of every headers name that matches, names in sorted order.
-func (s IdentitySource) values(ev *lambdaauth.Event) []string {
+func (s IdentitySource) values(ev *authevent.Event) []string {
 	if ev == nil {
 		return nil
 	}
@@ -235,16 +236,32 @@ func matchingNames[V any](m map[string]V, name string) []string {
 	return names
 }
 
-// MissingSources returns the sources of required that have lists no equal source (see
-// [IdentitySource.Equal]): empty means a cache keyed by have reads every required input.
-func MissingSources(have, required []IdentitySource) []IdentitySource {
-	var missing []IdentitySource
-	for _, r := range required {
-		if !slices.ContainsFunc(have, r.Equal) {
-			missing = append(missing, r)
+// identityGuard refuses events whose identity sources are missing.
+type identityGuard struct {
+	next    Authorizer
+	sources []IdentitySource
+}
+
+var _ Authorizer = identityGuard{}
+
+// WithIdentitySources returns next behind a guard that answers Unauthorized (401),
+// without calling next, when any of sources is missing or empty in the event, as API
+// Gateway does for a REQUEST authorizer's identity sources. No sources: next itself.
+func WithIdentitySources(next Authorizer, sources []IdentitySource) Authorizer {
+	if len(sources) == 0 {
+		return next
+	}
+	return identityGuard{next: next, sources: sources}
+}
+
+// Authorize checks the sources, then asks next.
+func (g identityGuard) Authorize(ctx context.Context, ev *authevent.Event) Result {
+	for _, s := range g.sources {
+		if _, ok := s.Value(ev); !ok {
+			return Result{Outcome: Unauthorized, Reason: "identity source " + s.String() + " missing"}
 		}
 	}
-	return missing
+	return g.next.Authorize(ctx, ev)
 }
 
 // isToken reports whether s is a non-empty RFC 9110 token.

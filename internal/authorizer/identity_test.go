@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/wsgate/wsgate/lambdaauth"
+	"github.com/wsgate/wsgate/authevent"
 )
 
 func TestParseIdentitySource(t *testing.T) {
@@ -102,50 +102,50 @@ func TestIdentitySourceValue(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		source string
-		mutate func(ev *lambdaauth.Event)
+		mutate func(ev *authevent.Event)
 		want   want
 	}{
 		{name: "header", source: "route.request.header.Origin", want: want{"https://ui.example.com", true}},
 		{name: "header name case-insensitive", source: "route.request.header.cOOKIE",
 			want: want{"JWT=header.payload.sig; CSRF-TOKEN=c5rf", true}},
 		{name: "header sent in lower case", source: "route.request.header.Origin",
-			mutate: func(ev *lambdaauth.Event) {
+			mutate: func(ev *authevent.Event) {
 				ev.Headers = map[string]string{"origin": "https://a.example.com"}
 				ev.MultiValueHeaders = map[string][]string{"origin": {"https://a.example.com"}}
 			},
 			want: want{"https://a.example.com", true}},
 		{name: "multi-value joined", source: "route.request.header.Cookie",
-			mutate: func(ev *lambdaauth.Event) { ev.MultiValueHeaders["Cookie"] = []string{"a=1", "b=2"} },
+			mutate: func(ev *authevent.Event) { ev.MultiValueHeaders["Cookie"] = []string{"a=1", "b=2"} },
 			want:   want{"a=1,b=2", true}},
 		{name: "names differing in case all read, sorted", source: "route.request.header.Cookie",
-			mutate: func(ev *lambdaauth.Event) { ev.MultiValueHeaders["cookie"] = []string{"z=9"} },
+			mutate: func(ev *authevent.Event) { ev.MultiValueHeaders["cookie"] = []string{"z=9"} },
 			want:   want{"JWT=header.payload.sig; CSRF-TOKEN=c5rf,z=9", true}},
 		{name: "multiValueHeaders preferred over headers", source: "route.request.header.Origin",
-			mutate: func(ev *lambdaauth.Event) { ev.Headers["Origin"] = "https://last.example.com" },
+			mutate: func(ev *authevent.Event) { ev.Headers["Origin"] = "https://last.example.com" },
 			want:   want{"https://ui.example.com", true}},
 		{name: "header only in headers", source: "route.request.header.X-Api-Key",
-			mutate: func(ev *lambdaauth.Event) { ev.Headers["x-api-key"] = "k" },
+			mutate: func(ev *authevent.Event) { ev.Headers["x-api-key"] = "k" },
 			want:   want{"k", true}},
 		{name: "header absent", source: "route.request.header.Authorization", want: want{"", false}},
 		{name: "header empty", source: "route.request.header.Origin",
-			mutate: func(ev *lambdaauth.Event) {
+			mutate: func(ev *authevent.Event) {
 				ev.MultiValueHeaders["Origin"] = []string{""}
 				ev.Headers["Origin"] = ""
 			},
 			want: want{"", false}},
 		{name: "header all values empty", source: "route.request.header.Origin",
-			mutate: func(ev *lambdaauth.Event) { ev.MultiValueHeaders["Origin"] = []string{"", ""} },
+			mutate: func(ev *authevent.Event) { ev.MultiValueHeaders["Origin"] = []string{"", ""} },
 			want:   want{"", false}},
 		{name: "query", source: "route.request.querystring.csrf", want: want{"c5rf", true}},
 		{name: "query multi-value", source: "route.request.querystring.csrf",
-			mutate: func(ev *lambdaauth.Event) { ev.MultiValueQueryStringParameters["csrf"] = []string{"a", "b"} },
+			mutate: func(ev *authevent.Event) { ev.MultiValueQueryStringParameters["csrf"] = []string{"a", "b"} },
 			want:   want{"a,b", true}},
 		{name: "query only single", source: "route.request.querystring.csrf",
-			mutate: func(ev *lambdaauth.Event) { ev.MultiValueQueryStringParameters = nil },
+			mutate: func(ev *authevent.Event) { ev.MultiValueQueryStringParameters = nil },
 			want:   want{"c5rf", true}},
 		{name: "query name case-sensitive", source: "route.request.querystring.CSRF", want: want{"", false}},
 		{name: "query empty", source: "route.request.querystring.csrf",
-			mutate: func(ev *lambdaauth.Event) {
+			mutate: func(ev *authevent.Event) {
 				ev.MultiValueQueryStringParameters["csrf"] = []string{""}
 				ev.QueryStringParameters["csrf"] = ""
 			},
@@ -158,7 +158,7 @@ func TestIdentitySourceValue(t *testing.T) {
 		{name: "context sourceIp", source: "context.identity.sourceIp", want: want{"192.0.2.10", true}},
 		{name: "context userAgent absent", source: "context.identity.userAgent", want: want{"", false}},
 		{name: "context connectedAt unset", source: "context.connectedAt",
-			mutate: func(ev *lambdaauth.Event) { ev.RequestContext.ConnectedAt = 0 },
+			mutate: func(ev *authevent.Event) { ev.RequestContext.ConnectedAt = 0 },
 			want:   want{"", false}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -184,37 +184,6 @@ func TestEveryContextVariableReadable(t *testing.T) {
 		if _, ok := mustSource(t, "context."+name).Value(ev); !ok {
 			t.Errorf("context.%s missing from a full event", name)
 		}
-	}
-}
-
-func TestMissingSources(t *testing.T) {
-	required := []IdentitySource{
-		mustSource(t, "route.request.header.Cookie"),
-		mustSource(t, "route.request.header.Origin"),
-		mustSource(t, "route.request.querystring.csrf"),
-	}
-	for _, tc := range []struct {
-		name string
-		have []string
-		want []string
-	}{
-		{name: "all, header case differs", have: []string{"route.request.header.cookie", "route.request.header.ORIGIN", "route.request.querystring.csrf"}},
-		{name: "origin missing", have: []string{"route.request.header.Cookie", "route.request.querystring.csrf"},
-			want: []string{"route.request.header.Origin"}},
-		{name: "query name case matters", have: []string{"route.request.header.Cookie", "route.request.header.Origin", "route.request.querystring.CSRF"},
-			want: []string{"route.request.querystring.csrf"}},
-		{name: "header is not query", have: []string{"route.request.header.Cookie", "route.request.header.Origin", "route.request.header.csrf"},
-			want: []string{"route.request.querystring.csrf"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			have, err := ParseIdentitySources(tc.have)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, sourceStrings(MissingSources(have, required))); diff != "" {
-				t.Errorf("MissingSources mismatch (-want +got):\n%s", diff)
-			}
-		})
 	}
 }
 

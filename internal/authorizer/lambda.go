@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/wsgate/wsgate/lambdaauth"
+	"github.com/wsgate/wsgate/authevent"
 )
 
 // DefaultTimeout bounds one authorizer call when a constructor is given no timeout.
@@ -61,7 +61,7 @@ type functionError struct {
 // error, an invoke error, a timeout, an answer over 8 KB or an invalid answer is Failed
 // (500); a policy that denies the method ARN, or does not allow it, is Forbidden (403);
 // otherwise Allow with the answer's principal and context.
-func (l *Lambda) Authorize(ctx context.Context, ev *lambdaauth.Event) Result {
+func (l *Lambda) Authorize(ctx context.Context, ev *authevent.Event) Result {
 	if ev == nil {
 		return failed("no authorizer event")
 	}
@@ -90,10 +90,10 @@ func (l *Lambda) Authorize(ctx context.Context, ev *lambdaauth.Event) Result {
 		// The error message may echo anything the function saw: only its type is logged.
 		return failed(fmt.Sprintf("lambda authorizer function error (%s, errorType %q)",
 			truncate(aws.ToString(out.FunctionError), 32), truncate(fe.ErrorType, 64)))
-	case len(out.Payload) > lambdaauth.MaxResultBytes:
-		return failed(fmt.Sprintf("lambda authorizer result of %d bytes exceeds %d", len(out.Payload), lambdaauth.MaxResultBytes))
+	case len(out.Payload) > authevent.MaxResultBytes:
+		return failed(fmt.Sprintf("lambda authorizer result of %d bytes exceeds %d", len(out.Payload), authevent.MaxResultBytes))
 	}
-	resp, err := lambdaauth.ParseResponse(out.Payload)
+	resp, err := authevent.ParseResponse(out.Payload)
 	if err != nil {
 		return failed("lambda authorizer result invalid: " + truncate(err.Error(), 200))
 	}

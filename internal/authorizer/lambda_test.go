@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/wsgate/wsgate/lambdaauth"
+	"github.com/wsgate/wsgate/authevent"
 )
 
 const testFunction = "wsgate-authorizer"
@@ -25,7 +25,7 @@ const testFunction = "wsgate-authorizer"
 // respond answers one invocation of testFunction with the decoded event.
 type fakeLambda struct {
 	tb      testing.TB
-	respond func(w http.ResponseWriter, r *http.Request, ev lambdaauth.Event)
+	respond func(w http.ResponseWriter, r *http.Request, ev authevent.Event)
 	calls   atomic.Int64
 }
 
@@ -43,7 +43,7 @@ func (f *fakeLambda) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=AKIDTEST/") {
 		f.tb.Errorf("request not signed with the static credentials: %q", r.Header.Get("Authorization"))
 	}
-	var ev lambdaauth.Event
+	var ev authevent.Event
 	b, _ := io.ReadAll(r.Body) // all of it, so the server notices the client going away
 	if err := json.Unmarshal(b, &ev); err != nil {
 		f.tb.Errorf("payload is not an authorizer event: %v", err)
@@ -60,21 +60,21 @@ func newLambdaClient(srv *httptest.Server) *lambda.Client {
 }
 
 // answer writes v as the function's result.
-func answer(v any) func(http.ResponseWriter, *http.Request, lambdaauth.Event) {
-	return func(w http.ResponseWriter, _ *http.Request, _ lambdaauth.Event) {
+func answer(v any) func(http.ResponseWriter, *http.Request, authevent.Event) {
+	return func(w http.ResponseWriter, _ *http.Request, _ authevent.Event) {
 		w.Header().Set("X-Amz-Executed-Version", "$LATEST")
 		json.NewEncoder(w).Encode(v)
 	}
 }
 
 // raw writes body as the function's result.
-func raw(body string) func(http.ResponseWriter, *http.Request, lambdaauth.Event) {
-	return func(w http.ResponseWriter, _ *http.Request, _ lambdaauth.Event) { io.WriteString(w, body) }
+func raw(body string) func(http.ResponseWriter, *http.Request, authevent.Event) {
+	return func(w http.ResponseWriter, _ *http.Request, _ authevent.Event) { io.WriteString(w, body) }
 }
 
 // functionErr answers as Lambda does for a function error of kind (Unhandled, Handled).
-func functionErr(kind, message, errorType string) func(http.ResponseWriter, *http.Request, lambdaauth.Event) {
-	return func(w http.ResponseWriter, _ *http.Request, _ lambdaauth.Event) {
+func functionErr(kind, message, errorType string) func(http.ResponseWriter, *http.Request, authevent.Event) {
+	return func(w http.ResponseWriter, _ *http.Request, _ authevent.Event) {
 		w.Header().Set("X-Amz-Function-Error", kind)
 		json.NewEncoder(w).Encode(map[string]string{"errorMessage": message, "errorType": errorType})
 	}
@@ -91,7 +91,7 @@ var policyCases = []struct {
 }{
 	{
 		name: "allow",
-		body: lambdaauth.AllowResponse("alice", testArn, map[string]any{"role": "admin", "tenant": 42, "admin": true}),
+		body: authevent.AllowResponse("alice", testArn, map[string]any{"role": "admin", "tenant": 42, "admin": true}),
 		want: Result{Outcome: Allow, PrincipalID: "alice", Reason: "allowed",
 			Context: map[string]any{"role": "admin", "tenant": json.Number("42"), "admin": true}},
 	},
@@ -102,12 +102,12 @@ var policyCases = []struct {
 	},
 	{
 		name: "allow on another resource is 403",
-		body: lambdaauth.AllowResponse("alice", "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/$connect", nil),
+		body: authevent.AllowResponse("alice", "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/$connect", nil),
 		want: Result{Outcome: Forbidden, PrincipalID: "alice", Reason: "policy does not allow the method ARN"},
 	},
 	{
 		name: "explicit deny is 403",
-		body: lambdaauth.DenyResponse("alice", testArn),
+		body: authevent.DenyResponse("alice", testArn),
 		want: Result{Outcome: Forbidden, PrincipalID: "alice", Reason: "policy denies the method ARN"},
 	},
 	{
@@ -137,7 +137,7 @@ var policyCases = []struct {
 func TestLambda(t *testing.T) {
 	type tcase struct {
 		name    string
-		respond func(http.ResponseWriter, *http.Request, lambdaauth.Event)
+		respond func(http.ResponseWriter, *http.Request, authevent.Event)
 		want    Result
 	}
 	var cases []tcase
@@ -169,7 +169,7 @@ func TestLambda(t *testing.T) {
 		},
 		tcase{
 			name: "function timeout is 500",
-			respond: func(w http.ResponseWriter, _ *http.Request, _ lambdaauth.Event) {
+			respond: func(w http.ResponseWriter, _ *http.Request, _ authevent.Event) {
 				w.Header().Set("X-Amz-Function-Error", "Unhandled")
 				io.WriteString(w, `{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: 1 Error: Task timed out after 3.00 seconds"}`)
 			},
@@ -177,7 +177,7 @@ func TestLambda(t *testing.T) {
 		},
 		tcase{
 			name: "unreadable error payload is 500",
-			respond: func(w http.ResponseWriter, _ *http.Request, _ lambdaauth.Event) {
+			respond: func(w http.ResponseWriter, _ *http.Request, _ authevent.Event) {
 				w.Header().Set("X-Amz-Function-Error", "Unhandled")
 				io.WriteString(w, `Unauthorized`)
 			},
@@ -185,7 +185,7 @@ func TestLambda(t *testing.T) {
 		},
 		tcase{
 			name:    "result over 8 KB is 500",
-			respond: answer(lambdaauth.AllowResponse("alice", testArn, map[string]any{"big": strings.Repeat("x", 8192)})),
+			respond: answer(authevent.AllowResponse("alice", testArn, map[string]any{"big": strings.Repeat("x", 8192)})),
 			want:    Result{Outcome: Failed, Reason: "lambda authorizer result of 8426 bytes exceeds 8192"},
 		},
 		tcase{
@@ -195,7 +195,7 @@ func TestLambda(t *testing.T) {
 		},
 		tcase{
 			name: "invoke error is 500",
-			respond: func(w http.ResponseWriter, _ *http.Request, _ lambdaauth.Event) {
+			respond: func(w http.ResponseWriter, _ *http.Request, _ authevent.Event) {
 				w.Header().Set("X-Amzn-ErrorType", "TooManyRequestsException")
 				w.WriteHeader(http.StatusTooManyRequests)
 				io.WriteString(w, `{"Type":"User","message":"Rate Exceeded.","Reason":"ReservedFunctionConcurrentInvocationLimitExceeded"}`)
@@ -205,7 +205,7 @@ func TestLambda(t *testing.T) {
 	)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			fake := &fakeLambda{tb: t, respond: func(w http.ResponseWriter, r *http.Request, ev lambdaauth.Event) {
+			fake := &fakeLambda{tb: t, respond: func(w http.ResponseWriter, r *http.Request, ev authevent.Event) {
 				if diff := cmp.Diff(*testEvent(), ev); diff != "" {
 					t.Errorf("payload mismatch (-want +got):\n%s", diff)
 				}
@@ -236,7 +236,7 @@ func TestLambdaFunctionNotFound(t *testing.T) {
 }
 
 func TestLambdaTimeout(t *testing.T) {
-	fake := &fakeLambda{tb: t, respond: func(w http.ResponseWriter, r *http.Request, _ lambdaauth.Event) {
+	fake := &fakeLambda{tb: t, respond: func(w http.ResponseWriter, r *http.Request, _ authevent.Event) {
 		<-r.Context().Done() // the function never answers
 	}}
 	srv := httptest.NewServer(fake)

@@ -7,7 +7,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/wsgate/wsgate/lambdaauth"
+	"github.com/wsgate/wsgate/authevent"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -15,9 +15,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 const testArn = "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/dev/$connect"
 
 // testEvent is a $connect authorizer event as API Gateway sends it.
-func testEvent() *lambdaauth.Event {
-	return &lambdaauth.Event{
-		Type:      lambdaauth.EventTypeRequest,
+func testEvent() *authevent.Event {
+	return &authevent.Event{
+		Type:      authevent.EventTypeRequest,
 		MethodArn: testArn,
 		Headers: map[string]string{
 			"Cookie":                 "JWT=header.payload.sig; CSRF-TOKEN=c5rf",
@@ -34,7 +34,7 @@ func testEvent() *lambdaauth.Event {
 		QueryStringParameters:           map[string]string{"csrf": "c5rf"},
 		MultiValueQueryStringParameters: map[string][]string{"csrf": {"c5rf"}},
 		StageVariables:                  map[string]string{"tenant": "acme"},
-		RequestContext: lambdaauth.RequestContext{
+		RequestContext: authevent.RequestContext{
 			RouteKey:          "$connect",
 			EventType:         "CONNECT",
 			ExtendedRequestID: "ext-1",
@@ -43,7 +43,7 @@ func testEvent() *lambdaauth.Event {
 			Stage:             "dev",
 			ConnectedAt:       1795521600000,
 			RequestTimeEpoch:  1795521600001,
-			Identity:          lambdaauth.Identity{SourceIP: "192.0.2.10"},
+			Identity:          authevent.Identity{SourceIP: "192.0.2.10"},
 			RequestID:         "req-1",
 			DomainName:        "ws.example.com",
 			ConnectionID:      "R1kmxc2VNjMCFIA=",
@@ -54,18 +54,18 @@ func testEvent() *lambdaauth.Event {
 
 // fakeAuthorizer is an Authorizer made of a function; it counts its calls.
 type fakeAuthorizer struct {
-	authorize func(ctx context.Context, ev *lambdaauth.Event) Result
+	authorize func(ctx context.Context, ev *authevent.Event) Result
 	calls     atomic.Int64
 }
 
-func (f *fakeAuthorizer) Authorize(ctx context.Context, ev *lambdaauth.Event) Result {
+func (f *fakeAuthorizer) Authorize(ctx context.Context, ev *authevent.Event) Result {
 	f.calls.Add(1)
 	return f.authorize(ctx, ev)
 }
 
 // returns is a fakeAuthorizer that always answers r.
 func returns(r Result) *fakeAuthorizer {
-	return &fakeAuthorizer{authorize: func(context.Context, *lambdaauth.Event) Result { return r }}
+	return &fakeAuthorizer{authorize: func(context.Context, *authevent.Event) Result { return r }}
 }
 
 func TestStatus(t *testing.T) {

@@ -131,11 +131,38 @@ type Authorizer struct {
 	// 401 without calling the authorizer. Default none.
 	IdentitySource []string `yaml:"IdentitySource"`
 	// AuthorizerResultTTLInSeconds caches results for this long, keyed by every
-	// identity source value (a wsgate extension for WebSocket APIs), 0 to 3600.
-	// Default 0: no caching.
+	// identity source value (the cookie authorizer: by every input it decides on), a
+	// wsgate extension for WebSocket APIs, 0 to 3600. Default 0: no caching.
 	AuthorizerResultTTLInSeconds int `yaml:"AuthorizerResultTtlInSeconds"`
 	// Cookie is the built-in cookie authorizer (wsgate extension).
 	Cookie *CookieAuthorizer `yaml:"Cookie"`
+}
+
+// AuthorizerKind says which implementation runs an [Authorizer].
+type AuthorizerKind int
+
+// The kinds of authorizer.
+const (
+	// AuthorizerLambda invokes the Lambda function AuthorizerURI names.
+	AuthorizerLambda AuthorizerKind = iota
+	// AuthorizerHTTP POSTs the event to AuthorizerURI, an http(s) URL.
+	AuthorizerHTTP
+	// AuthorizerCookie is the built-in cookie authorizer.
+	AuthorizerCookie
+)
+
+// Kind says which implementation runs a: AuthorizerCookie when Cookie is set,
+// AuthorizerHTTP when AuthorizerURI starts with http:// or https://, else
+// AuthorizerLambda. It is the one place that tells an HTTP authorizer from a Lambda.
+func (a Authorizer) Kind() AuthorizerKind {
+	switch {
+	case a.Cookie != nil:
+		return AuthorizerCookie
+	case strings.HasPrefix(a.AuthorizerURI, "http://") || strings.HasPrefix(a.AuthorizerURI, "https://"):
+		return AuthorizerHTTP
+	default:
+		return AuthorizerLambda
+	}
 }
 
 // CookieAuthorizer configures the built-in cookie authorizer (package cookieauth).

@@ -183,3 +183,52 @@ func TestREADMEConfig(t *testing.T) {
 		t.Fatalf("README config: %v", err)
 	}
 }
+
+func TestRequiredSources(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(c *CookieAuthorizer)
+		want   []string
+	}{
+		{name: "defaults", want: []string{"route.request.header.Cookie", "route.request.header.Origin", "route.request.querystring.csrf"}},
+		{name: "custom query parameter", change: func(c *CookieAuthorizer) { c.CSRFQueryParam = "xsrf" },
+			want: []string{"route.request.header.Cookie", "route.request.header.Origin", "route.request.querystring.xsrf"}},
+		{name: "missing Origin allowed: Origin cannot be required", change: func(c *CookieAuthorizer) { c.AllowMissingOrigin = true },
+			want: []string{"route.request.header.Cookie", "route.request.querystring.csrf"}},
+		{name: "CSRF disabled", change: func(c *CookieAuthorizer) { c.DisableCSRF = true },
+			want: []string{"route.request.header.Cookie", "route.request.header.Origin"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &CookieAuthorizer{Algorithms: []string{"HS256"}}
+			if tc.change != nil {
+				tc.change(c)
+			}
+			if diff := cmp.Diff(tc.want, requiredSources(c)); diff != "" {
+				t.Errorf("requiredSources mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMissingSources(t *testing.T) {
+	required := []string{"route.request.header.Cookie", "route.request.header.Origin", "route.request.querystring.csrf"}
+	for _, tc := range []struct {
+		name string
+		have []string
+		want []string
+	}{
+		{name: "all, header case differs", have: []string{"route.request.header.cookie", "route.request.header.ORIGIN", "route.request.querystring.csrf"}},
+		{name: "origin missing", have: []string{"route.request.header.Cookie", "route.request.querystring.csrf"},
+			want: []string{"route.request.header.Origin"}},
+		{name: "query name case matters", have: []string{"route.request.header.Cookie", "route.request.header.Origin", "route.request.querystring.CSRF"},
+			want: []string{"route.request.querystring.csrf"}},
+		{name: "header is not query", have: []string{"route.request.header.Cookie", "route.request.header.Origin", "route.request.header.csrf"},
+			want: []string{"route.request.querystring.csrf"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, missingSources(tc.have, required)); diff != "" {
+				t.Errorf("missingSources mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -180,7 +180,7 @@ func validateAuthorizer(errs *errorList, field string, a Authorizer) {
 		errs.add(field, "set AuthorizerUri (a Lambda or an http(s) URL) or Cookie (the built-in cookie authorizer)")
 	case a.AuthorizerURI != "" && a.Cookie != nil:
 		errs.add(field, "set AuthorizerUri or Cookie, not both")
-	case a.AuthorizerURI != "" && !strings.HasPrefix(a.AuthorizerURI, "http://") && !strings.HasPrefix(a.AuthorizerURI, "https://"):
+	case a.Kind() == AuthorizerLambda:
 		if _, err := LambdaFunction(a.AuthorizerURI); err != nil {
 			errs.add(field+".AuthorizerUri", "%v", err)
 		}
@@ -206,17 +206,17 @@ func validateAuthorizer(errs *errorList, field string, a Authorizer) {
 		errs.add(field+".Cookie.Key", "set exactly one of HmacSecretEnv, HmacSecretFile, PublicKeyFile, JwksUrl, DevKey")
 	}
 	if a.AuthorizerResultTTLInSeconds > 0 {
-		for _, need := range requiredSources(a.Cookie) {
-			if !containsFold(a.IdentitySource, need) {
-				errs.add(field+".IdentitySource", "caching is on (AuthorizerResultTtlInSeconds) but %s is not an identity source: the cache key would omit an input the cookie authorizer decides on, and one user's result would admit another request", need)
-			}
+		for _, need := range missingSources(a.IdentitySource, requiredSources(a.Cookie)) {
+			errs.add(field+".IdentitySource", "caching is on (AuthorizerResultTtlInSeconds) but %s is not an identity source: the cache key would omit an input the cookie authorizer decides on, and one user's result would admit another request", need)
 		}
 	}
 }
 
-// requiredSources lists the identity sources a cached built-in cookie authorizer must
-// key on: the cookies, the Origin unless missing origins are admitted (then it cannot be
-// required), and the CSRF query parameter unless CSRF is off.
+// requiredSources is the rule for the identity sources a cached built-in cookie
+// authorizer must list (its only owner): the cookies, the Origin unless missing origins
+// are admitted (then it cannot be required), and the CSRF query parameter unless CSRF
+// is off. The cache itself keys on every input cookieauth decides on
+// (cookieauth.Authorizer.CacheKey), whatever the identity sources.
 func requiredSources(c *CookieAuthorizer) []string {
 	cc := c.CookieConfig()
 	need := []string{"route.request.header.Cookie"}
@@ -233,15 +233,24 @@ func requiredSources(c *CookieAuthorizer) []string {
 	return need
 }
 
-func containsFold(list []string, s string) bool {
-	return slices.ContainsFunc(list, func(v string) bool {
-		// Header names are case-insensitive; query names are not.
-		if h, ok := strings.CutPrefix(s, "route.request.header."); ok {
-			vh, ok := strings.CutPrefix(v, "route.request.header.")
-			return ok && strings.EqualFold(h, vh)
+// missingSources returns the entries of required that have does not list. Header names
+// compare case-insensitively; query names and everything else exactly.
+func missingSources(have, required []string) []string {
+	var missing []string
+	for _, r := range required {
+		if !slices.ContainsFunc(have, func(v string) bool { return sameSource(v, r) }) {
+			missing = append(missing, r)
 		}
-		return v == s
-	})
+	}
+	return missing
+}
+
+func sameSource(a, b string) bool {
+	if ah, ok := strings.CutPrefix(a, "route.request.header."); ok {
+		bh, ok := strings.CutPrefix(b, "route.request.header.")
+		return ok && strings.EqualFold(ah, bh)
+	}
+	return a == b
 }
 
 // CookieConfig converts c to the cookieauth configuration.
@@ -261,6 +270,24 @@ func (c *CookieAuthorizer) CookieConfig() cookieauth.Config {
 		AllowMissingOrigin:    c.AllowMissingOrigin,
 		ContextClaims:         c.ContextClaims,
 	}
+}
+
+// DevHMACSecret is the public development key of KeySource.DevKey: anyone can mint
+// tokens for it, so a gateway using it must never face the internet.
+const DevHMACSecret = "wsgate-development-key--never-use-in-production"
+
+// Spec converts k to the cookieauth key specification; DevKey is DevHMACSecret.
+func (k KeySource) Spec() cookieauth.KeySpec {
+	s := cookieauth.KeySpec{
+		HMACSecretEnv:  k.HMACSecretEnv,
+		HMACSecretFile: k.HMACSecretFile,
+		PublicKeyFile:  k.PublicKeyFile,
+		JWKSURL:        k.JWKSURL,
+	}
+	if k.DevKey {
+		s.HMACSecret = []byte(DevHMACSecret)
+	}
+	return s
 }
 
 func (s *Server) validate(errs *errorList) {

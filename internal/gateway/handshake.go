@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsgate/wsgate/authevent"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/integration"
-	"github.com/wsgate/wsgate/lambdaauth"
 )
 
 // ServeHTTP runs one handshake, in the order it happens: the request is checked to be
@@ -237,7 +237,7 @@ func remoteIP(r *http.Request) string {
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
 
 // authorizerEvent builds the REQUEST authorizer event for a handshake.
-func (g *Gateway) authorizerEvent(r *http.Request, c *Conn) *lambdaauth.Event {
+func (g *Gateway) authorizerEvent(r *http.Request, c *Conn) *authevent.Event {
 	headers := make(map[string][]string, len(r.Header)+1)
 	single := make(map[string]string, len(r.Header)+1)
 	for k, vs := range r.Header {
@@ -253,15 +253,15 @@ func (g *Gateway) authorizerEvent(r *http.Request, c *Conn) *lambdaauth.Event {
 			qs[k] = vs[len(vs)-1]
 		}
 	}
-	return &lambdaauth.Event{
-		Type:                            lambdaauth.EventTypeRequest,
+	return &authevent.Event{
+		Type:                            authevent.EventTypeRequest,
 		MethodArn:                       g.methodArn,
 		Headers:                         single,
 		MultiValueHeaders:               headers,
 		QueryStringParameters:           qs,
 		MultiValueQueryStringParameters: map[string][]string(q),
 		StageVariables:                  g.cfg.Stage.StageVariables,
-		RequestContext: lambdaauth.RequestContext{
+		RequestContext: authevent.RequestContext{
 			RouteKey:          config.RouteConnect,
 			EventType:         integration.EventConnect,
 			ExtendedRequestID: c.connectRequestID,
@@ -270,7 +270,7 @@ func (g *Gateway) authorizerEvent(r *http.Request, c *Conn) *lambdaauth.Event {
 			Stage:             g.cfg.Stage.StageName,
 			ConnectedAt:       c.connectedAt.UnixMilli(),
 			RequestTimeEpoch:  c.connectedAt.UnixMilli(),
-			Identity:          lambdaauth.Identity{SourceIP: c.sourceIP, UserAgent: c.userAgent},
+			Identity:          authevent.Identity{SourceIP: c.sourceIP, UserAgent: c.userAgent},
 			RequestID:         c.connectRequestID,
 			DomainName:        c.domainName,
 			ConnectionID:      c.id,

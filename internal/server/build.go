@@ -7,20 +7,14 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
-	"github.com/wsgate/wsgate/cookieauth"
 	"github.com/wsgate/wsgate/internal/authorizer"
 	"github.com/wsgate/wsgate/internal/cluster"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/gateway"
 	"github.com/wsgate/wsgate/internal/integration"
 )
-
-// DevHMACSecret is the public development key of Cookie.Key.DevKey: anyone can mint
-// tokens for it, so a gateway using it must never face the internet.
-const DevHMACSecret = "wsgate-development-key--never-use-in-production"
 
 // LambdaInvoker invokes Lambda functions for authorizers and AWS_PROXY integrations;
 // *lambda.Client is one.
@@ -87,7 +81,13 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*gateway.Gateway
 		}
 		routes[key] = rt
 		if key == config.RouteConnect && rc.AuthorizationType == "CUSTOM" {
-			a, err := buildAuthorizer(ctx, "Authorizers."+rc.AuthorizerID, cfg.Authorizers[rc.AuthorizerID], deps)
+			a, err := authorizer.FromConfig(ctx, "Authorizers."+rc.AuthorizerID, cfg.Authorizers[rc.AuthorizerID], authorizer.Deps{
+				Getenv:     deps.Getenv,
+				Logger:     deps.Logger,
+				HTTPClient: deps.HTTPClient,
+				Lambda:     deps.Lambda,
+				Now:        deps.Now,
+			})
 			if err != nil {
 				errs = append(errs, err)
 			}
@@ -107,87 +107,4 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*gateway.Gateway
 		Metrics:    deps.Metrics,
 		Now:        deps.Now,
 	})
-}
-
-func buildAuthorizer(ctx context.Context, field string, ac config.Authorizer, deps Deps) (authorizer.Authorizer, error) {
-	sources, err := authorizer.ParseIdentitySources(ac.IdentitySource)
-	if err != nil {
-		return nil, fmt.Errorf("%s.IdentitySource: %w", field, err)
-	}
-	ttl := time.Duration(ac.AuthorizerResultTTLInSeconds) * time.Second
-	var a authorizer.Authorizer
-	switch {
-	case ac.Cookie != nil:
-		keys, err := keySource(ctx, ac.Cookie.Key, deps)
-		if err != nil {
-			return nil, fmt.Errorf("%s.Cookie.Key: %w", field, err)
-		}
-		if ac.Cookie.Key.DevKey {
-			deps.Logger.Warn("the cookie authorizer uses the public development key: never expose this gateway", "authorizer", field)
-		}
-		var opts []cookieauth.Option
-		if deps.Now != nil {
-			opts = append(opts, cookieauth.WithClock(deps.Now))
-		}
-		if ttl > 0 {
-			// cookieauth's own cache keys on every input it decides on, whatever
-			// the identity sources say.
-			opts = append(opts, cookieauth.WithCache(10000, ttl))
-		}
-		ca, err := cookieauth.New(ac.Cookie.CookieConfig(), keys, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("%s.Cookie: %w", field, err)
-		}
-		a = authorizer.NewCookie(ca)
-	case strings.HasPrefix(ac.AuthorizerURI, "http://") || strings.HasPrefix(ac.AuthorizerURI, "https://"):
-		a = authorizer.NewHTTP(deps.HTTPClient, ac.AuthorizerURI, 10*time.Second)
-	default:
-		fn, err := config.LambdaFunction(ac.AuthorizerURI)
-		if err != nil {
-			return nil, fmt.Errorf("%s.AuthorizerUri: %w", field, err)
-		}
-		if deps.Lambda == nil {
-			return nil, fmt.Errorf("%s.AuthorizerUri: no Lambda client configured", field)
-		}
-		a = authorizer.NewLambda(deps.Lambda, fn, 10*time.Second)
-	}
-	if ttl > 0 && ac.Cookie == nil {
-		if len(sources) == 0 {
-			return nil, fmt.Errorf("%s.AuthorizerResultTtlInSeconds: caching needs identity sources to key on", field)
-		}
-		deps.Logger.Warn("authorizer results are cached by the identity sources: they must cover every input the authorizer decides on", "authorizer", field, "identitySources", ac.IdentitySource)
-		a = authorizer.NewCache(a, sources, ttl, 10000)
-	}
-	if len(sources) > 0 {
-		a = authorizer.WithIdentitySources(a, sources)
-	}
-	return a, nil
-}
-
-func keySource(ctx context.Context, k config.KeySource, deps Deps) (cookieauth.KeySource, error) {
-	switch {
-	case k.DevKey:
-		return cookieauth.HMACSecret([]byte(DevHMACSecret))
-	case k.HMACSecretEnv != "":
-		v := deps.Getenv(k.HMACSecretEnv)
-		if v == "" {
-			return nil, fmt.Errorf("HmacSecretEnv: the environment variable %s is empty", k.HMACSecretEnv)
-		}
-		return cookieauth.HMACSecret([]byte(v))
-	case k.HMACSecretFile != "":
-		b, err := os.ReadFile(k.HMACSecretFile)
-		if err != nil {
-			return nil, fmt.Errorf("HmacSecretFile: %w", err)
-		}
-		return cookieauth.HMACSecret([]byte(strings.TrimRight(string(b), "\r\n")))
-	case k.PublicKeyFile != "":
-		b, err := os.ReadFile(k.PublicKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("PublicKeyFile: %w", err)
-		}
-		return cookieauth.PublicKeyPEM(b)
-	case k.JWKSURL != "":
-		return cookieauth.JWKS(ctx, k.JWKSURL)
-	}
-	return nil, errors.New("no key source")
 }

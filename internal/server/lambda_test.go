@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/wsgate/wsgate/lambdaauth"
+	"github.com/wsgate/wsgate/authevent"
 )
 
 // fakeLambda serves the Lambda Invoke API (POST /2015-03-31/functions/{name}/invocations)
@@ -104,14 +104,14 @@ Server:
 func TestLambdaAuthorizerAndProxyIntegration(t *testing.T) {
 	f := newFakeLambda(t, map[string]func([]byte) ([]byte, string){
 		"arn:aws:lambda:us-east-1:123456789012:function:auth": func(p []byte) ([]byte, string) {
-			var ev lambdaauth.Event
+			var ev authevent.Event
 			_ = json.Unmarshal(p, &ev)
 			switch ev.QueryStringParameters["token"] {
 			case "good":
-				b, _ := json.Marshal(lambdaauth.AllowResponse("user-7", ev.MethodArn, map[string]any{"tier": "gold", "n": 3}))
+				b, _ := json.Marshal(authevent.AllowResponse("user-7", ev.MethodArn, map[string]any{"tier": "gold", "n": 3}))
 				return b, ""
 			case "deny":
-				b, _ := json.Marshal(lambdaauth.DenyResponse("user-7", ev.MethodArn))
+				b, _ := json.Marshal(authevent.DenyResponse("user-7", ev.MethodArn))
 				return b, ""
 			case "crash":
 				return []byte(`{"errorMessage":"boom","errorType":"Error"}`), "Unhandled"
@@ -206,13 +206,13 @@ func TestHTTPAuthorizerWithCache(t *testing.T) {
 		mu.Lock()
 		calls++
 		mu.Unlock()
-		var ev lambdaauth.Event
+		var ev authevent.Event
 		_ = json.NewDecoder(r.Body).Decode(&ev)
 		if ev.Headers["X-Api-Key"] != "k1" {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		_ = json.NewEncoder(w).Encode(lambdaauth.AllowResponse("svc", ev.MethodArn, nil))
+		_ = json.NewEncoder(w).Encode(authevent.AllowResponse("svc", ev.MethodArn, nil))
 	}))
 	defer auth.Close()
 	cfg := fmt.Sprintf(`

@@ -244,15 +244,11 @@ func needsLambda(cfg *config.Config) bool {
 		}
 	}
 	for _, a := range cfg.Authorizers {
-		if a.Cookie == nil && a.AuthorizerURI != "" && !isHTTPURL(a.AuthorizerURI) {
+		if a.AuthorizerURI != "" && a.Kind() == config.AuthorizerLambda {
 			return true
 		}
 	}
 	return false
-}
-
-func isHTTPURL(s string) bool {
-	return len(s) > 7 && (s[:7] == "http://" || (len(s) > 8 && s[:8] == "https://"))
 }
 
 // newLambdaClient is the AWS SDK's Lambda client with the default credential chain,

@@ -1,4 +1,4 @@
-package lambdaauth
+package authevent
 
 import (
 	"encoding/json"

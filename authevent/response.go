@@ -1,10 +1,11 @@
-package lambdaauth
+package authevent
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -257,7 +258,7 @@ func (r Response) validate() error {
 			return fmt.Errorf("policyDocument.Statement[%d].Resource: missing", i)
 		}
 	}
-	for _, k := range sortedKeys(r.Context) {
+	for _, k := range slices.Sorted(maps.Keys(r.Context)) {
 		switch v := r.Context[k].(type) {
 		case string, bool, float64, float32, json.Number,
 			int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
@@ -268,15 +269,6 @@ func (r Response) validate() error {
 		}
 	}
 	return nil
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func kindOf(v any) string {

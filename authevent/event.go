@@ -1,5 +1,6 @@
-// Package lambdaauth runs the cookie authorizer ([cookieauth]) as an AWS Lambda REQUEST
-// authorizer for API Gateway WebSocket APIs, and holds the authorizer's wire types.
+// Package authevent holds the wire types of an API Gateway WebSocket REQUEST authorizer:
+// the event it receives and the answer it returns. It has no AWS SDK dependency, so the
+// gateway, its authorizers and the Lambda handler (package lambdaauth) all share it.
 //
 // [Event] is the REQUEST authorizer event of a WebSocket $connect, decoded without
 // dropping requestContext fields (connectionId, routeKey, eventType, domainName, ...).
@@ -7,13 +8,7 @@
 // and a context. [ParseResponse] reads and validates the answer of any authorizer (a
 // gateway calling a Lambda or HTTP authorizer uses it) and [PolicyDocument.Allows] says
 // whether its policy admits a method ARN, with IAM's wildcard rules.
-//
-// [Handler] turns a [cookieauth.Decision] into that answer: Allow and Deny become
-// policies, Unauthorized becomes the error "Unauthorized" (API Gateway answers 401), an
-// Error becomes a generic error (500). [NewFromEnv] builds a Handler from WSGATE_*
-// environment variables; cmd/authorizer is the Lambda built from it. Users may build
-// their own authorizer Lambda from this package.
-package lambdaauth
+package authevent
 
 import (
 	"slices"
