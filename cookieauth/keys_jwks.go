@@ -53,10 +53,15 @@ func JWKS(ctx context.Context, rawURL string, opts ...JWKSOptions) (KeySource, e
 	}
 	fail := false
 	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{rawURL}, keyfunc.Override{
-		HTTPTimeout:               o.HTTPTimeout,
-		RefreshInterval:           o.RefreshInterval,
-		RefreshUnknownKID:         rate.NewLimiter(rate.Every(o.UnknownKIDRefreshEvery), 1),
-		RateLimitWaitMax:          time.Millisecond, // never hold a handshake waiting for a refresh slot
+		HTTPTimeout:       o.HTTPTimeout,
+		RefreshInterval:   o.RefreshInterval,
+		RefreshUnknownKID: rate.NewLimiter(rate.Every(o.UnknownKIDRefreshEvery), 1),
+		// jwkset uses this deadline both to wait for a refresh slot and for the refresh
+		// fetch itself, so it must allow a fetch: at 1ms (as it was) a rotated key was
+		// only ever found on loopback. It never holds a handshake for a slot: with the
+		// slot spent, the limiter's next token is UnknownKIDRefreshEvery away, beyond
+		// the deadline, and Wait fails at once.
+		RateLimitWaitMax:          o.HTTPTimeout,
 		NoErrorReturnFirstHTTPReq: &fail,
 		// Background refresh errors keep the last good set; keyfunc would log them
 		// through slog.Default, which this library must not write to.
