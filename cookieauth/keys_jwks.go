@@ -56,11 +56,12 @@ func JWKS(ctx context.Context, rawURL string, opts ...JWKSOptions) (KeySource, e
 		HTTPTimeout:       o.HTTPTimeout,
 		RefreshInterval:   o.RefreshInterval,
 		RefreshUnknownKID: rate.NewLimiter(rate.Every(o.UnknownKIDRefreshEvery), 1),
-		// jwkset uses this deadline both to wait for a refresh slot and for the refresh
-		// fetch itself, so it must allow a fetch: at 1ms (as it was) a rotated key was
-		// only ever found on loopback. It never holds a handshake for a slot: with the
-		// slot spent, the limiter's next token is UnknownKIDRefreshEvery away, beyond
-		// the deadline, and Wait fails at once.
+		// The deadline for taking a refresh slot (jwkset also hands it to the refresh it
+		// then makes). At 1ms, as it was, a loaded machine could pass it before the
+		// limiter was even asked, and a rotated key was refused (a test failed so under
+		// -race on 2 cores). It never holds a handshake for a slot: once the slot is
+		// spent the limiter's next token is UnknownKIDRefreshEvery away, beyond the
+		// deadline, and the wait fails at once.
 		RateLimitWaitMax:          o.HTTPTimeout,
 		NoErrorReturnFirstHTTPReq: &fail,
 		// Background refresh errors keep the last good set; keyfunc would log them
