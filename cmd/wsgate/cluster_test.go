@@ -18,7 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/wsgate/wsgate/internal/cluster"
+	"github.com/wsgate/wsgate/internal/cluster/natscluster"
 	"github.com/wsgate/wsgate/internal/testutil"
 )
 
@@ -147,7 +147,7 @@ func TestClusterOfProcesses(t *testing.T) {
 	bin := buildWsgate(t)
 	port := freePort(t)
 	natsAddr := fmt.Sprintf("127.0.0.1:%d", port)
-	srv, err := cluster.StartEmbedded(cluster.EmbeddedOptions{Listen: natsAddr})
+	srv, err := natscluster.StartEmbedded(natscluster.EmbeddedOptions{Listen: natsAddr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +239,7 @@ func TestClusterOfProcesses(t *testing.T) {
 			t.Fatalf("local POST during the outage: %d", st)
 		}
 		cl.expect(t, "local during outage")
-		srv, err = cluster.StartEmbedded(cluster.EmbeddedOptions{Listen: natsAddr})
+		srv, err = natscluster.StartEmbedded(natscluster.EmbeddedOptions{Listen: natsAddr})
 		if err != nil {
 			t.Fatal(err)
 		}

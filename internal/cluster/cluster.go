@@ -1,8 +1,9 @@
 // Package cluster says which node owns a connection and delivers @connections operations
 // to it. The gateway registers its live connections in a [Registry]; the @connections
 // API calls the registry's [Connections] methods without knowing where the connection
-// lives. [Local] is the single-node, in-memory registry; a NATS-backed registry
-// implements the same interfaces for several nodes.
+// lives. [Local] is the single-node, in-memory registry; package natscluster
+// implements the same interfaces for several nodes on NATS. Connection ids carry their
+// owner node (connid.go).
 package cluster
 
 import (

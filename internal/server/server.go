@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/wsgate/wsgate/internal/cluster"
+	"github.com/wsgate/wsgate/internal/cluster/natscluster"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/gateway"
 	"github.com/wsgate/wsgate/internal/mgmt"
@@ -194,7 +195,7 @@ func startCluster(cfg *config.Config, log *slog.Logger) (cluster.Registry, strin
 	}
 	url, embeddedURL := cl.NatsURL, ""
 	if e := cl.Embedded; e != nil {
-		s, err := cluster.StartEmbedded(cluster.EmbeddedOptions{
+		s, err := natscluster.StartEmbedded(natscluster.EmbeddedOptions{
 			Listen: e.Listen, ClusterName: e.ClusterName, ClusterListen: e.ClusterListen, Routes: e.Routes,
 			MaxPayload: int32(max(1<<20, 2*cfg.Server.Limits.MaxMessageBytes)), Logger: log.With("component", "nats"),
 		})
@@ -224,7 +225,7 @@ func startCluster(cfg *config.Config, log *slog.Logger) (cluster.Registry, strin
 		return nil, "", nil, fmt.Errorf("Server.Cluster: connecting to NATS: %w", err)
 	}
 	stops = append(stops, nc.Close)
-	reg, err := cluster.NewNATS(cluster.NATSOptions{
+	reg, err := natscluster.NewNATS(natscluster.NATSOptions{
 		Conn: nc, NodeID: byte(cfg.Server.NodeID), NodeOf: cluster.NodeOf, Subject: cl.Subject,
 		Timeout: cl.RequestTimeout.D(), MaxPayload: cfg.Server.Limits.MaxMessageBytes, Logger: log.With("component", "cluster"),
 	})

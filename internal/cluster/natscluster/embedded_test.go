@@ -1,4 +1,4 @@
-package cluster_test
+package natscluster_test
 
 import (
 	"errors"
@@ -9,14 +9,15 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/internal/cluster"
+	"github.com/wsgate/wsgate/internal/cluster/natscluster"
 )
 
 // Two embedded servers clustered with routes: registries connected to different
 // servers reach each other's connections, both ways.
 func TestEmbeddedRoutes(t *testing.T) {
-	s1 := startServer(t, cluster.EmbeddedOptions{ClusterName: "test", ClusterListen: "127.0.0.1:0"})
+	s1 := startServer(t, natscluster.EmbeddedOptions{ClusterName: "test", ClusterListen: "127.0.0.1:0"})
 	route := fmt.Sprintf("nats-route://%s", s1.ClusterAddr())
-	s2 := startServer(t, cluster.EmbeddedOptions{ClusterName: "test", ClusterListen: "127.0.0.1:0", Routes: []string{route}})
+	s2 := startServer(t, natscluster.EmbeddedOptions{ClusterName: "test", ClusterListen: "127.0.0.1:0", Routes: []string{route}})
 	took := eventually(t, 10*time.Second, func() error {
 		if s1.NumRoutes() == 0 || s2.NumRoutes() == 0 {
 			return fmt.Errorf("routes: %d and %d", s1.NumRoutes(), s2.NumRoutes())
@@ -25,9 +26,9 @@ func TestEmbeddedRoutes(t *testing.T) {
 	})
 	t.Logf("routed after %v", took)
 
-	n1 := newNode(t, s1.ClientURL(), 1, cluster.NATSOptions{})
+	n1 := newNode(t, s1.ClientURL(), 1, natscluster.NATSOptions{})
 	nc2 := connect(t, s2.ClientURL())
-	n2, err := cluster.NewNATS(cluster.NATSOptions{Conn: nc2, NodeID: 2, NodeOf: nodeOf, Logger: testLogger(t)})
+	n2, err := natscluster.NewNATS(natscluster.NATSOptions{Conn: nc2, NodeID: 2, NodeOf: nodeOf, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func TestEmbeddedRoutes(t *testing.T) {
 	}
 	// A duplicate node id is seen across servers too.
 	nc := connect(t, s1.ClientURL())
-	if n, err := cluster.NewNATS(cluster.NATSOptions{Conn: nc, NodeID: 2, NodeOf: nodeOf}); err == nil {
+	if n, err := natscluster.NewNATS(natscluster.NATSOptions{Conn: nc, NodeID: 2, NodeOf: nodeOf}); err == nil {
 		_ = n.Close()
 		t.Error("NewNATS with node 2's id on the other server: no error")
 	}
@@ -108,20 +109,20 @@ func TestStartEmbeddedErrors(t *testing.T) {
 
 	tests := []struct {
 		name    string
-		o       cluster.EmbeddedOptions
+		o       natscluster.EmbeddedOptions
 		wantErr string
 	}{
-		{name: "client port in use", o: cluster.EmbeddedOptions{Listen: busy.Addr().String()}, wantErr: "did not start"},
-		{name: "route port in use", o: cluster.EmbeddedOptions{Listen: "127.0.0.1:0", ClusterListen: busy.Addr().String()}, wantErr: "did not start"},
-		{name: "bad listen", o: cluster.EmbeddedOptions{Listen: "localhost"}, wantErr: "Listen"},
-		{name: "bad port", o: cluster.EmbeddedOptions{Listen: "127.0.0.1:http"}, wantErr: "bad port"},
-		{name: "routes without cluster listen", o: cluster.EmbeddedOptions{Listen: "127.0.0.1:0", Routes: []string{"nats-route://127.0.0.1:6222"}}, wantErr: "need ClusterListen"},
-		{name: "bad route", o: cluster.EmbeddedOptions{Listen: "127.0.0.1:0", ClusterListen: "127.0.0.1:0", Routes: []string{"127.0.0.1:6222"}}, wantErr: "not nats-route://"},
+		{name: "client port in use", o: natscluster.EmbeddedOptions{Listen: busy.Addr().String()}, wantErr: "did not start"},
+		{name: "route port in use", o: natscluster.EmbeddedOptions{Listen: "127.0.0.1:0", ClusterListen: busy.Addr().String()}, wantErr: "did not start"},
+		{name: "bad listen", o: natscluster.EmbeddedOptions{Listen: "localhost"}, wantErr: "Listen"},
+		{name: "bad port", o: natscluster.EmbeddedOptions{Listen: "127.0.0.1:http"}, wantErr: "bad port"},
+		{name: "routes without cluster listen", o: natscluster.EmbeddedOptions{Listen: "127.0.0.1:0", Routes: []string{"nats-route://127.0.0.1:6222"}}, wantErr: "need ClusterListen"},
+		{name: "bad route", o: natscluster.EmbeddedOptions{Listen: "127.0.0.1:0", ClusterListen: "127.0.0.1:0", Routes: []string{"127.0.0.1:6222"}}, wantErr: "not nats-route://"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.o.Logger = testLogger(t)
-			s, err := cluster.StartEmbedded(tt.o)
+			s, err := natscluster.StartEmbedded(tt.o)
 			if err == nil {
 				stopServer(s)
 				t.Fatalf("StartEmbedded: no error, want one saying %q", tt.wantErr)

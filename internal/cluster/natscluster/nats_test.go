@@ -1,4 +1,4 @@
-package cluster_test
+package natscluster_test
 
 import (
 	"context"
@@ -13,21 +13,22 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/wsgate/wsgate/internal/cluster"
+	"github.com/wsgate/wsgate/internal/cluster/natscluster"
 )
 
 // threeNodes is nodes 1, 2 and 3 on one NATS server, each owning one recording
 // connection.
 type threeNodes struct {
 	url   string
-	nodes map[byte]*cluster.NATS
+	nodes map[byte]*natscluster.NATS
 	conns map[byte]*fakeConn
 	recs  map[byte]*record
 }
 
-func startThreeNodes(tb testing.TB, o cluster.NATSOptions) *threeNodes {
+func startThreeNodes(tb testing.TB, o natscluster.NATSOptions) *threeNodes {
 	tb.Helper()
-	s := startServer(tb, cluster.EmbeddedOptions{})
-	c := &threeNodes{url: s.ClientURL(), nodes: map[byte]*cluster.NATS{}, conns: map[byte]*fakeConn{}, recs: map[byte]*record{}}
+	s := startServer(tb, natscluster.EmbeddedOptions{})
+	c := &threeNodes{url: s.ClientURL(), nodes: map[byte]*natscluster.NATS{}, conns: map[byte]*fakeConn{}, recs: map[byte]*record{}}
 	for id := byte(1); id <= 3; id++ {
 		c.nodes[id] = newNode(tb, c.url, id, o)
 		c.conns[id], c.recs[id] = recordingConn(id)
@@ -37,7 +38,7 @@ func startThreeNodes(tb testing.TB, o cluster.NATSOptions) *threeNodes {
 }
 
 func TestCrossNode(t *testing.T) {
-	c := startThreeNodes(t, cluster.NATSOptions{Subject: "wsgate.api1.dev"})
+	c := startThreeNodes(t, natscluster.NATSOptions{Subject: "wsgate.api1.dev"})
 	ctx := t.Context()
 	for from := byte(1); from <= 3; from++ {
 		for to := byte(1); to <= 3; to++ {
@@ -86,9 +87,9 @@ func TestCrossNode(t *testing.T) {
 func TestErrors(t *testing.T) {
 	// Node 1 accepts larger posts than the owners, so the owner's limit is what
 	// answers.
-	s := startServer(t, cluster.EmbeddedOptions{})
-	n1 := newNode(t, s.ClientURL(), 1, cluster.NATSOptions{MaxPayload: 1000})
-	n2 := newNode(t, s.ClientURL(), 2, cluster.NATSOptions{MaxPayload: 100})
+	s := startServer(t, natscluster.EmbeddedOptions{})
+	n1 := newNode(t, s.ClientURL(), 1, natscluster.NATSOptions{MaxPayload: 1000})
+	n2 := newNode(t, s.ClientURL(), 2, natscluster.NATSOptions{MaxPayload: 100})
 	conn, rec := recordingConn(2)
 	n2.Add(conn)
 	closedConn, _ := recordingConn(2)
@@ -111,7 +112,7 @@ func TestErrors(t *testing.T) {
 		{name: "no such node", id: connID(9), data: "hi", want: cluster.ErrGone, wantText: "no subscriber"},
 		{name: "send queue full on the owner", id: conn.ID(), data: "hi", sendErr: cluster.ErrLimitExceeded, want: cluster.ErrLimitExceeded},
 		{name: "closing on the owner", id: conn.ID(), data: "hi", sendErr: cluster.ErrGone, want: cluster.ErrGone},
-		{name: "other failure on the owner", id: conn.ID(), data: "hi", sendErr: oops, want: cluster.ErrRemote, wantText: "oops"},
+		{name: "other failure on the owner", id: conn.ID(), data: "hi", sendErr: oops, want: natscluster.ErrRemote, wantText: "oops"},
 		{name: "too large for the owner", id: conn.ID(), data: strings.Repeat("x", 101), want: cluster.ErrPayloadTooLarge},
 		{name: "too large for the caller", id: conn.ID(), data: strings.Repeat("x", 1001), want: cluster.ErrPayloadTooLarge},
 	}
@@ -142,7 +143,7 @@ func TestErrors(t *testing.T) {
 // responders" instead of letting the request wait for the timeout.
 func TestClosedNodeGoneFast(t *testing.T) {
 	const timeout = 5 * time.Second
-	c := startThreeNodes(t, cluster.NATSOptions{Timeout: timeout})
+	c := startThreeNodes(t, natscluster.NATSOptions{Timeout: timeout})
 	if err := c.nodes[3].Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -174,9 +175,9 @@ func TestClosedNodeGoneFast(t *testing.T) {
 // An owner that is subscribed but does not answer is gone after Timeout; the caller's
 // own cancellation is reported as such, not as gone.
 func TestOwnerDoesNotAnswer(t *testing.T) {
-	s := startServer(t, cluster.EmbeddedOptions{})
+	s := startServer(t, natscluster.EmbeddedOptions{})
 	const timeout = 200 * time.Millisecond
-	n1 := newNode(t, s.ClientURL(), 1, cluster.NATSOptions{Timeout: timeout})
+	n1 := newNode(t, s.ClientURL(), 1, natscluster.NATSOptions{Timeout: timeout})
 	// Node 4 is stuck: subscribed, never replies.
 	stuck := connect(t, s.ClientURL())
 	sub, err := stuck.Subscribe("wsgate.node.4.*", func(*nats.Msg) {})
@@ -206,22 +207,22 @@ func TestOwnerDoesNotAnswer(t *testing.T) {
 }
 
 func TestNewNATS(t *testing.T) {
-	s := startServer(t, cluster.EmbeddedOptions{MaxPayload: 64 << 10})
+	s := startServer(t, natscluster.EmbeddedOptions{MaxPayload: 64 << 10})
 	url := s.ClientURL()
-	newNode(t, url, 1, cluster.NATSOptions{Subject: "wsgate.a.dev", MaxPayload: 1000})
+	newNode(t, url, 1, natscluster.NATSOptions{Subject: "wsgate.a.dev", MaxPayload: 1000})
 
 	tests := []struct {
 		name    string
-		o       cluster.NATSOptions
+		o       natscluster.NATSOptions
 		wantErr string
 	}{
-		{name: "duplicate node id", o: cluster.NATSOptions{NodeID: 1, Subject: "wsgate.a.dev", MaxPayload: 1000}, wantErr: "node id 1 is already used"},
-		{name: "same node id, another API", o: cluster.NATSOptions{NodeID: 1, Subject: "wsgate.b.dev", MaxPayload: 1000}},
-		{name: "wildcard subject", o: cluster.NATSOptions{NodeID: 2, Subject: "wsgate.*", MaxPayload: 1000}, wantErr: "without wildcards"},
-		{name: "empty token", o: cluster.NATSOptions{NodeID: 2, Subject: "wsgate..dev", MaxPayload: 1000}, wantErr: "without wildcards"},
-		{name: "MaxPayload above NATS max_payload", o: cluster.NATSOptions{NodeID: 2}, wantErr: "raise max_payload"},
-		{name: "no NodeOf", o: cluster.NATSOptions{NodeID: 2, MaxPayload: 1000}, wantErr: "NodeOf is required"},
-		{name: "no Conn", o: cluster.NATSOptions{NodeID: 2, MaxPayload: 1000}, wantErr: "Conn is required"},
+		{name: "duplicate node id", o: natscluster.NATSOptions{NodeID: 1, Subject: "wsgate.a.dev", MaxPayload: 1000}, wantErr: "node id 1 is already used"},
+		{name: "same node id, another API", o: natscluster.NATSOptions{NodeID: 1, Subject: "wsgate.b.dev", MaxPayload: 1000}},
+		{name: "wildcard subject", o: natscluster.NATSOptions{NodeID: 2, Subject: "wsgate.*", MaxPayload: 1000}, wantErr: "without wildcards"},
+		{name: "empty token", o: natscluster.NATSOptions{NodeID: 2, Subject: "wsgate..dev", MaxPayload: 1000}, wantErr: "without wildcards"},
+		{name: "MaxPayload above NATS max_payload", o: natscluster.NATSOptions{NodeID: 2}, wantErr: "raise max_payload"},
+		{name: "no NodeOf", o: natscluster.NATSOptions{NodeID: 2, MaxPayload: 1000}, wantErr: "NodeOf is required"},
+		{name: "no Conn", o: natscluster.NATSOptions{NodeID: 2, MaxPayload: 1000}, wantErr: "Conn is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,7 +233,7 @@ func TestNewNATS(t *testing.T) {
 			if tt.name != "no NodeOf" {
 				o.NodeOf = nodeOf
 			}
-			n, err := cluster.NewNATS(o)
+			n, err := natscluster.NewNATS(o)
 			if err == nil {
 				t.Cleanup(func() { _ = n.Close() })
 			}
@@ -248,10 +249,10 @@ func TestNewNATS(t *testing.T) {
 
 // Two APIs share a NATS: each API's nodes only reach their own API's connections.
 func TestSubjectsIsolateAPIs(t *testing.T) {
-	s := startServer(t, cluster.EmbeddedOptions{})
-	a1 := newNode(t, s.ClientURL(), 1, cluster.NATSOptions{Subject: "wsgate.a.dev"})
-	a2 := newNode(t, s.ClientURL(), 2, cluster.NATSOptions{Subject: "wsgate.a.dev"})
-	b1 := newNode(t, s.ClientURL(), 1, cluster.NATSOptions{Subject: "wsgate.b.dev"})
+	s := startServer(t, natscluster.EmbeddedOptions{})
+	a1 := newNode(t, s.ClientURL(), 1, natscluster.NATSOptions{Subject: "wsgate.a.dev"})
+	a2 := newNode(t, s.ClientURL(), 2, natscluster.NATSOptions{Subject: "wsgate.a.dev"})
+	b1 := newNode(t, s.ClientURL(), 1, natscluster.NATSOptions{Subject: "wsgate.b.dev"})
 	conn, rec := recordingConn(2)
 	a2.Add(conn)
 	if err := a1.Post(t.Context(), conn.ID(), []byte("a")); err != nil {
@@ -269,16 +270,16 @@ func TestSubjectsIsolateAPIs(t *testing.T) {
 // (ErrUnavailable, not gone) and local ones keep working; once it is back the nodes
 // reconnect on their own and cross-node delivery recovers.
 func TestNATSRestart(t *testing.T) {
-	s := startServer(t, cluster.EmbeddedOptions{})
+	s := startServer(t, natscluster.EmbeddedOptions{})
 	port := serverPort(t, s)
 	url := s.ClientURL()
-	nodes := map[byte]*cluster.NATS{}
+	nodes := map[byte]*natscluster.NATS{}
 	conns := map[byte]*fakeConn{}
 	recs := map[byte]*record{}
 	ncs := map[byte]*nats.Conn{}
 	for id := byte(1); id <= 3; id++ {
 		ncs[id] = connect(t, url)
-		n, err := cluster.NewNATS(cluster.NATSOptions{Conn: ncs[id], NodeID: id, NodeOf: nodeOf, Timeout: 500 * time.Millisecond, Logger: testLogger(t)})
+		n, err := natscluster.NewNATS(natscluster.NATSOptions{Conn: ncs[id], NodeID: id, NodeOf: nodeOf, Timeout: 500 * time.Millisecond, Logger: testLogger(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -300,7 +301,7 @@ func TestNATSRestart(t *testing.T) {
 	})
 	start := time.Now()
 	err := nodes[1].Post(ctx, conns[2].ID(), []byte("during outage"))
-	if !errors.Is(err, cluster.ErrUnavailable) {
+	if !errors.Is(err, natscluster.ErrUnavailable) {
 		t.Errorf("cross-node Post during the outage: %v, want ErrUnavailable", err)
 	}
 	if took := time.Since(start); took > 100*time.Millisecond {
@@ -310,7 +311,7 @@ func TestNATSRestart(t *testing.T) {
 		t.Errorf("local Post during the outage: %v", err)
 	}
 
-	startServer(t, cluster.EmbeddedOptions{Listen: fmt.Sprintf("127.0.0.1:%d", port)})
+	startServer(t, natscluster.EmbeddedOptions{Listen: fmt.Sprintf("127.0.0.1:%d", port)})
 	took := eventually(t, 10*time.Second, func() error {
 		for from := byte(1); from <= 3; from++ {
 			for to := byte(1); to <= 3; to++ {
@@ -334,7 +335,7 @@ func TestNATSRestart(t *testing.T) {
 // Concurrent cross-node posts from every node arrive, each exactly once (run with
 // -race).
 func TestConcurrentPosts(t *testing.T) {
-	c := startThreeNodes(t, cluster.NATSOptions{})
+	c := startThreeNodes(t, natscluster.NATSOptions{})
 	const perPair = 200
 	var wg sync.WaitGroup
 	errs := make(chan error, 9*perPair)
@@ -357,24 +358,6 @@ func TestConcurrentPosts(t *testing.T) {
 	for id, rec := range c.recs {
 		if got := len(rec.Sent()); got != 3*perPair {
 			t.Errorf("node %d's connection got %d messages, want %d", id, got, 3*perPair)
-		}
-	}
-}
-
-// Ids from NewConnectionID carry their node; anything else is no id.
-func TestConnectionIDCarriesItsNode(t *testing.T) {
-	for _, node := range []byte{0, 1, 7, 255} {
-		id := cluster.NewConnectionID(node)
-		if len(id) != 16 || strings.ContainsAny(id, "/+") {
-			t.Errorf("id %q: want 16 characters, URL-safe", id)
-		}
-		if got, ok := cluster.NodeOf(id); !ok || got != node {
-			t.Errorf("NodeOf(%q) = %d %v, want %d", id, got, ok, node)
-		}
-	}
-	for _, bad := range []string{"", "short", "AAAAAAAAAAAAAAAAAAAA", "!!!!!!!!!!!!!!!="} {
-		if _, ok := cluster.NodeOf(bad); ok {
-			t.Errorf("NodeOf(%q) accepted", bad)
 		}
 	}
 }

@@ -1,4 +1,9 @@
-package cluster
+// Package natscluster is the cluster.Registry of several gateway nodes on NATS: each
+// node keeps its own connections in a cluster.Local and sends @connections operations for
+// another node's connections to that node as NATS request-replies (nats.go), and a node
+// can run the NATS server itself (embedded.go). docs/cluster.md describes the topology,
+// the wire format and the failure semantics.
+package natscluster
 
 import (
 	"context"
@@ -12,10 +17,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/wsgate/wsgate/internal/cluster"
 )
 
-// Errors a [NATS] registry returns besides [ErrGone], [ErrPayloadTooLarge] and
-// [ErrLimitExceeded]. The @connections API answers both with a 500.
+// Errors a [NATS] registry returns besides [cluster.ErrGone], [cluster.ErrPayloadTooLarge] and
+// [cluster.ErrLimitExceeded]. The @connections API answers both with a 500.
 var (
 	// ErrRemote means the owner node answered with an error other than gone, limit or
 	// too large (a bug or a failure on that node).
@@ -53,7 +60,7 @@ const (
 	headerRoom = 1024
 )
 
-// wireInfo is [Info] as a get reply carries it.
+// wireInfo is [cluster.Info] as a get reply carries it.
 type wireInfo struct {
 	ConnectedAt  time.Time `json:"connectedAt"`
 	LastActiveAt time.Time `json:"lastActiveAt"`
@@ -71,7 +78,7 @@ type NATSOptions struct {
 	// be unique among the nodes sharing Subject.
 	NodeID byte
 	// NodeOf returns the node that owns a connection id, and false for an id that is not
-	// one (such an id is gone). Required ([NodeOf]).
+	// one (such an id is gone). Required ([cluster.NodeOf]).
 	NodeOf func(id string) (byte, bool)
 	// Subject prefixes the subjects of this API: nodes of one API share it, two APIs on
 	// one NATS use different ones (the config's default is "wsgate.<ApiId>.<StageName>").
@@ -86,13 +93,13 @@ type NATSOptions struct {
 	Logger *slog.Logger
 }
 
-// NATS is a [Registry] for one gateway node of a cluster. The node's own connections
-// live in a [Local]; Post, Get and Delete for another node's connection are NATS
-// request-replies to the owner, chosen from the connection id with NodeOf (no registry
+// NATS is a [cluster.Registry] for one gateway node of a cluster. The node's own connections
+// live in a [cluster.Local]; Post, Get and Delete for another node's connection are NATS
+// request-replies to the owner, chosen from the connection id with cluster.NodeOf (no registry
 // lookup on the hot path). It answers the other nodes' requests for its own connections
 // on "<Subject>.node.<NodeID>.*".
 type NATS struct {
-	local   *Local
+	local   *cluster.Local
 	nc      *nats.Conn
 	node    byte
 	nodeOf  func(string) (byte, bool)
@@ -106,7 +113,7 @@ type NATS struct {
 	sub       *nats.Subscription
 }
 
-var _ Registry = (*NATS)(nil)
+var _ cluster.Registry = (*NATS)(nil)
 
 // NewNATS returns the registry for node o.NodeID and subscribes to its subjects. It
 // fails if another node already answers for o.NodeID on o.Subject (checked with one
@@ -138,7 +145,7 @@ func NewNATS(o NATSOptions) (*NATS, error) {
 		return nil, fmt.Errorf("cluster: NATS max_payload is %d bytes, below MaxPayload %d plus %d for headers: raise max_payload on the NATS servers", mp, o.MaxPayload, headerRoom)
 	}
 	n := &NATS{
-		local:   NewLocal(o.MaxPayload),
+		local:   cluster.NewLocal(o.MaxPayload),
 		nc:      o.Conn,
 		node:    o.NodeID,
 		nodeOf:  o.NodeOf,
@@ -156,7 +163,7 @@ func NewNATS(o NATSOptions) (*NATS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: subscribe: %w", err)
 	}
-	// Unlimited pending: the handler never blocks (Conn.Send queues), and dropping a
+	// Unlimited pending: the handler never blocks (cluster.Conn.Send queues), and dropping a
 	// request would turn into a false 410 at the caller after its timeout.
 	if err := sub.SetPendingLimits(-1, -1); err != nil {
 		_ = sub.Unsubscribe()
@@ -204,7 +211,7 @@ func (n *NATS) checkDuplicate() error {
 
 // Close stops answering other nodes: it unsubscribes, lets requests already received
 // finish, and waits (up to Timeout) until NATS knows. Afterwards other nodes get
-// ErrGone for this node's connections at once. It does not close the NATS connection
+// cluster.ErrGone for this node's connections at once. It does not close the NATS connection
 // nor this node's connections.
 func (n *NATS) Close() error {
 	var err error
@@ -233,13 +240,13 @@ func (n *NATS) Close() error {
 }
 
 // Add registers a connection owned by this node.
-func (n *NATS) Add(c Conn) { n.local.Add(c) }
+func (n *NATS) Add(c cluster.Conn) { n.local.Add(c) }
 
 // Remove unregisters it.
 func (n *NATS) Remove(id string) { n.local.Remove(id) }
 
 // Each calls fn for every connection this node owns.
-func (n *NATS) Each(fn func(Conn)) { n.local.Each(fn) }
+func (n *NATS) Each(fn func(cluster.Conn)) { n.local.Each(fn) }
 
 // Len is the number of connections this node owns.
 func (n *NATS) Len() int { return n.local.Len() }
@@ -247,11 +254,11 @@ func (n *NATS) Len() int { return n.local.Len() }
 // Post sends data to the connection, on this node or through its owner.
 func (n *NATS) Post(ctx context.Context, id string, data []byte) error {
 	if len(data) > n.local.MaxPayload {
-		return ErrPayloadTooLarge
+		return cluster.ErrPayloadTooLarge
 	}
 	owner, ok := n.nodeOf(id)
 	if !ok {
-		return ErrGone
+		return cluster.ErrGone
 	}
 	if owner == n.node {
 		return n.local.Post(ctx, id, data)
@@ -261,30 +268,30 @@ func (n *NATS) Post(ctx context.Context, id string, data []byte) error {
 }
 
 // Get describes the connection, on this node or through its owner.
-func (n *NATS) Get(ctx context.Context, id string) (Info, error) {
+func (n *NATS) Get(ctx context.Context, id string) (cluster.Info, error) {
 	owner, ok := n.nodeOf(id)
 	if !ok {
-		return Info{}, ErrGone
+		return cluster.Info{}, cluster.ErrGone
 	}
 	if owner == n.node {
 		return n.local.Get(ctx, id)
 	}
 	data, err := n.request(ctx, owner, opGet, id, nil)
 	if err != nil {
-		return Info{}, err
+		return cluster.Info{}, err
 	}
 	var w wireInfo
 	if err := json.Unmarshal(data, &w); err != nil {
-		return Info{}, fmt.Errorf("%w: node %d: bad get reply: %v", ErrRemote, owner, err)
+		return cluster.Info{}, fmt.Errorf("%w: node %d: bad get reply: %v", ErrRemote, owner, err)
 	}
-	return Info(w), nil
+	return cluster.Info(w), nil
 }
 
 // Delete closes the connection, on this node or through its owner.
 func (n *NATS) Delete(ctx context.Context, id string) error {
 	owner, ok := n.nodeOf(id)
 	if !ok {
-		return ErrGone
+		return cluster.ErrGone
 	}
 	if owner == n.node {
 		return n.local.Delete(ctx, id)
@@ -328,9 +335,9 @@ var wireErrors = []struct {
 	err    error
 	status string
 }{
-	{ErrGone, statusGone},
-	{ErrLimitExceeded, statusLimit},
-	{ErrPayloadTooLarge, statusTooLarge},
+	{cluster.ErrGone, statusGone},
+	{cluster.ErrLimitExceeded, statusLimit},
+	{cluster.ErrPayloadTooLarge, statusTooLarge},
 }
 
 // wireStatus is the reply status of err ("" for one that has none: an internal error).
@@ -352,16 +359,16 @@ func wireStatus(err error) string {
 func (n *NATS) requestError(ctx context.Context, owner byte, err error) error {
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
-		return fmt.Errorf("%w: node %d has no subscriber", ErrGone, owner)
+		return fmt.Errorf("%w: node %d has no subscriber", cluster.ErrGone, owner)
 	case ctx.Err() != nil:
 		return fmt.Errorf("cluster: request to node %d: %w", owner, ctx.Err())
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout):
 		if !n.nc.IsConnected() {
 			return fmt.Errorf("%w: not connected to NATS (request to node %d timed out)", ErrUnavailable, owner)
 		}
-		return fmt.Errorf("%w: node %d did not answer within %v", ErrGone, owner, n.timeout)
+		return fmt.Errorf("%w: node %d did not answer within %v", cluster.ErrGone, owner, n.timeout)
 	case errors.Is(err, nats.ErrMaxPayload):
-		return fmt.Errorf("%w: above NATS max_payload: %v", ErrPayloadTooLarge, err)
+		return fmt.Errorf("%w: above NATS max_payload: %v", cluster.ErrPayloadTooLarge, err)
 	default:
 		return fmt.Errorf("%w: request to node %d: %v", ErrUnavailable, owner, err)
 	}
@@ -381,7 +388,7 @@ func (n *NATS) serve(m *nats.Msg) {
 	case opPost:
 		err = n.local.Post(context.Background(), id, m.Data)
 	case opGet:
-		var info Info
+		var info cluster.Info
 		if info, err = n.local.Get(context.Background(), id); err == nil {
 			reply.Data, err = json.Marshal(wireInfo(info))
 		}

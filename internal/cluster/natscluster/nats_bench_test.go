@@ -1,4 +1,4 @@
-package cluster_test
+package natscluster_test
 
 import (
 	"testing"
@@ -6,6 +6,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/wsgate/wsgate/internal/cluster"
+	"github.com/wsgate/wsgate/internal/cluster/natscluster"
 )
 
 // discardConn is a connection whose Send accepts everything, so the benchmarks
@@ -35,22 +36,22 @@ func BenchmarkLocalPost(b *testing.B) {
 // concurrent @connections requests are (throughput).
 func BenchmarkCrossNodePost(b *testing.B) {
 	b.Run("tcp", func(b *testing.B) {
-		s := startServer(b, cluster.EmbeddedOptions{})
-		n1 := newNode(b, s.ClientURL(), 1, cluster.NATSOptions{})
-		n2 := newNode(b, s.ClientURL(), 2, cluster.NATSOptions{})
+		s := startServer(b, natscluster.EmbeddedOptions{})
+		n1 := newNode(b, s.ClientURL(), 1, natscluster.NATSOptions{})
+		n2 := newNode(b, s.ClientURL(), 2, natscluster.NATSOptions{})
 		c := discardConn(2)
 		n2.Add(c)
 		runPosts(b, n1, c.ID())
 	})
 	b.Run("inprocess", func(b *testing.B) {
-		s := startServer(b, cluster.EmbeddedOptions{})
-		node := func(id byte) *cluster.NATS {
+		s := startServer(b, natscluster.EmbeddedOptions{})
+		node := func(id byte) *natscluster.NATS {
 			nc, err := nats.Connect("", nats.InProcessServer(s))
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.Cleanup(nc.Close)
-			n, err := cluster.NewNATS(cluster.NATSOptions{Conn: nc, NodeID: id, NodeOf: nodeOf})
+			n, err := natscluster.NewNATS(natscluster.NATSOptions{Conn: nc, NodeID: id, NodeOf: nodeOf})
 			if err != nil {
 				b.Fatal(err)
 			}
