@@ -12,6 +12,12 @@ import (
 	"time"
 )
 
+// DefaultMaxPayload is the largest message a client may send or be sent when no other
+// limit is configured: the 128 KB message limit of API Gateway WebSocket APIs. Config's
+// Server.Limits.MaxMessageBytes defaults to it; the registries and the @connections API
+// use it when given 0.
+const DefaultMaxPayload = 128 << 10
+
 // Errors returned by [Connections] methods. The @connections API maps them to
 // GoneException (410), PayloadTooLargeException (413) and LimitExceededException (429).
 var (

@@ -7,8 +7,7 @@ import (
 
 // Local is the in-memory, single-node [Registry].
 type Local struct {
-	// MaxPayload is the largest Post accepted, in bytes; 0 means 131072 (128 KiB, AWS's
-	// message size limit).
+	// MaxPayload is the largest Post accepted, in bytes; 0 means DefaultMaxPayload.
 	MaxPayload int
 
 	mu    sync.RWMutex
@@ -20,7 +19,7 @@ var _ Registry = (*Local)(nil)
 // NewLocal returns an empty in-memory registry.
 func NewLocal(maxPayload int) *Local {
 	if maxPayload <= 0 {
-		maxPayload = 128 << 10
+		maxPayload = DefaultMaxPayload
 	}
 	return &Local{MaxPayload: maxPayload, conns: make(map[string]Conn)}
 }

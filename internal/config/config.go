@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/wsgate/wsgate/internal/cluster"
 )
 
 // Default is the embedded configuration `wsgate serve` runs without --config: the
@@ -447,7 +449,7 @@ func (c *Config) SetDefaults() {
 	def(&s.AccountID, "000000000000")
 	def(&s.Lambda.Region, s.Region)
 	l := &s.Limits
-	defInt(&l.MaxMessageBytes, 128<<10)
+	defInt(&l.MaxMessageBytes, cluster.DefaultMaxPayload)
 	defDur(&l.IdleTimeout, 10*time.Minute)
 	defDur(&l.MaxConnectionDuration, 2*time.Hour)
 	defInt(&l.SendQueueMessages, 256)

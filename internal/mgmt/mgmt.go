@@ -17,9 +17,8 @@ import (
 	"github.com/wsgate/wsgate/internal/cluster"
 )
 
-// DefaultMaxPayload is the largest POST body accepted when Options.MaxPayload is 0: the
-// 128 KB message limit of API Gateway WebSocket APIs.
-const DefaultMaxPayload = 131072
+// DefaultMaxPayload is the largest POST body accepted when Options.MaxPayload is 0.
+const DefaultMaxPayload = cluster.DefaultMaxPayload
 
 // Credential is a SigV4 access key that may call the API.
 type Credential struct {

@@ -87,7 +87,7 @@ type NATSOptions struct {
 	// Timeout bounds an operation routed to another node; an owner that does not answer
 	// in time is gone. Default 2s.
 	Timeout time.Duration
-	// MaxPayload is the largest Post accepted, in bytes. Default 131072 (128 KiB).
+	// MaxPayload is the largest Post accepted, in bytes. Default cluster.DefaultMaxPayload.
 	MaxPayload int
 	// Logger receives failures to answer other nodes. Default: discard.
 	Logger *slog.Logger
@@ -136,7 +136,7 @@ func NewNATS(o NATSOptions) (*NATS, error) {
 		o.Timeout = 2 * time.Second
 	}
 	if o.MaxPayload <= 0 {
-		o.MaxPayload = 128 << 10
+		o.MaxPayload = cluster.DefaultMaxPayload
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
