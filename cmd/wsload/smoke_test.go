@@ -100,8 +100,11 @@ func TestSmoke(t *testing.T) {
 			summarize(io.Discard, r)
 			groups[name] = &group{key: name, runs: []*Report{r}}
 			for _, f := range tc.want {
-				if r.Figures[f] <= 0 {
-					t.Errorf("figure %s = %v, want > 0", f, r.Figures[f])
+				v, ok := r.Figures[f]
+				// CPU is read from /proc in clock ticks (10 ms): a phase this short may
+				// take none, so a cores figure need only be there.
+				if !ok || v < 0 || (v == 0 && !strings.HasSuffix(f, "_cores")) {
+					t.Errorf("figure %s = %v (reported %v), want > 0", f, v, ok)
 				}
 			}
 			if n := r.ErrorCount(); n > 0 && !(tc.scenario == "fanout" && onlyGeneratorSlack(r)) {

@@ -67,6 +67,44 @@ type Stage struct {
 	// StageVariables are $stageVariables in templates and stageVariables.X in request
 	// parameters and identity sources. Default none.
 	StageVariables map[string]string `yaml:"StageVariables"`
+	// DefaultRouteSettings throttle every route of the stage. Default: no throttling.
+	DefaultRouteSettings *RouteSettings `yaml:"DefaultRouteSettings"`
+	// RouteSettings override DefaultRouteSettings per route key. Default none.
+	RouteSettings map[string]RouteSettings `yaml:"RouteSettings"`
+}
+
+// RouteSettings are a stage's settings for a route (AWS::ApiGatewayV2::Stage
+// RouteSettings). Throttling is a token bucket shared by every connection of the
+// node: a $connect over it is refused with 429, a message over it is answered with a
+// "Too Many Requests" status frame and not routed. The logging and metrics settings
+// are accepted for templates' sake and have no effect.
+type RouteSettings struct {
+	// ThrottlingRateLimit is the steady rate, requests per second. Default 0: this
+	// setting does not throttle (a route's own 0 falls back to DefaultRouteSettings).
+	ThrottlingRateLimit float64 `yaml:"ThrottlingRateLimit"`
+	// ThrottlingBurstLimit is the bucket size. Default: ThrottlingRateLimit rounded up.
+	ThrottlingBurstLimit int `yaml:"ThrottlingBurstLimit"`
+	// DataTraceEnabled, DetailedMetricsEnabled and LoggingLevel are AWS's; ignored.
+	DataTraceEnabled       bool   `yaml:"DataTraceEnabled"`
+	DetailedMetricsEnabled bool   `yaml:"DetailedMetricsEnabled"`
+	LoggingLevel           string `yaml:"LoggingLevel"`
+}
+
+// Throttling returns the rate and burst that apply to routeKey: its RouteSettings if
+// they set a rate, else DefaultRouteSettings; rate 0 means no throttling.
+func (s Stage) Throttling(routeKey string) (rate float64, burst int) {
+	rs, ok := s.RouteSettings[routeKey]
+	if (!ok || rs.ThrottlingRateLimit == 0) && s.DefaultRouteSettings != nil {
+		rs = *s.DefaultRouteSettings
+	}
+	if rs.ThrottlingRateLimit <= 0 {
+		return 0, 0
+	}
+	burst = rs.ThrottlingBurstLimit
+	if burst <= 0 {
+		burst = int(rs.ThrottlingRateLimit + 0.999999)
+	}
+	return rs.ThrottlingRateLimit, burst
 }
 
 // Route is one route.
@@ -317,6 +355,16 @@ type Limits struct {
 	// MaxMessageBytes is the largest client message; larger closes with 1009, and
 	// @connections POSTs larger are refused with 413. Default 131072 (AWS: 128 KB).
 	MaxMessageBytes int `yaml:"MaxMessageBytes"`
+	// MaxFrameBytes is the largest client frame; larger closes with 1009 (a message
+	// over it must be sent in several frames). Default 32768 (AWS: 32 KB).
+	MaxFrameBytes int `yaml:"MaxFrameBytes"`
+	// MessageRate is the messages per second one connection may send, a wsgate
+	// extension (AWS throttles per route, for all clients together: RouteSettings);
+	// a message over it gets a "Too Many Requests" status frame and is not routed.
+	// Default 0: unlimited.
+	MessageRate float64 `yaml:"MessageRate"`
+	// MessageBurst is the burst of MessageRate. Default: MessageRate rounded up.
+	MessageBurst int `yaml:"MessageBurst"`
 	// IdleTimeout closes a connection without client frames for this long (1001).
 	// Default 10m (AWS).
 	IdleTimeout Duration `yaml:"IdleTimeout"`
@@ -450,6 +498,7 @@ func (c *Config) SetDefaults() {
 	def(&s.Lambda.Region, s.Region)
 	l := &s.Limits
 	defInt(&l.MaxMessageBytes, cluster.DefaultMaxPayload)
+	defInt(&l.MaxFrameBytes, 32<<10)
 	defDur(&l.IdleTimeout, 10*time.Minute)
 	defDur(&l.MaxConnectionDuration, 2*time.Hour)
 	defInt(&l.SendQueueMessages, 256)

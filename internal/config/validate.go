@@ -49,6 +49,7 @@ func (c *Config) Validate() error {
 		validateAuthorizer(&errs, "Authorizers."+id, c.Authorizers[id])
 	}
 	c.Server.validate(&errs)
+	c.Stage.validate(&errs, c.Routes)
 	return errs.err()
 }
 
@@ -312,7 +313,8 @@ func (s *Server) validate(errs *errorList) {
 		name string
 		v    int64
 	}{
-		{"MaxMessageBytes", int64(l.MaxMessageBytes)}, {"IdleTimeout", int64(l.IdleTimeout)},
+		{"MaxMessageBytes", int64(l.MaxMessageBytes)}, {"MaxFrameBytes", int64(l.MaxFrameBytes)},
+		{"MessageBurst", int64(l.MessageBurst)}, {"IdleTimeout", int64(l.IdleTimeout)},
 		{"MaxConnectionDuration", int64(l.MaxConnectionDuration)}, {"SendQueueMessages", int64(l.SendQueueMessages)},
 		{"SendQueueBytes", int64(l.SendQueueBytes)}, {"WriteTimeout", int64(l.WriteTimeout)},
 		{"MaxURLBytes", int64(l.MaxURLBytes)}, {"HandshakeTimeout", int64(l.HandshakeTimeout)},
@@ -355,6 +357,26 @@ func (s *Server) validate(errs *errorList) {
 	}
 	if l.MaxMessageBytes > 16<<20 {
 		errs.add("Server.Limits.MaxMessageBytes", "%d is over 16 MiB", l.MaxMessageBytes)
+	}
+	if l.MessageRate < 0 {
+		errs.add("Server.Limits.MessageRate", "must not be negative")
+	}
+}
+
+func (s *Stage) validate(errs *errorList, routes map[string]Route) {
+	check := func(field string, rs RouteSettings) {
+		if rs.ThrottlingRateLimit < 0 || rs.ThrottlingBurstLimit < 0 {
+			errs.add(field, "ThrottlingRateLimit and ThrottlingBurstLimit must not be negative")
+		}
+	}
+	if s.DefaultRouteSettings != nil {
+		check("Stage.DefaultRouteSettings", *s.DefaultRouteSettings)
+	}
+	for key, rs := range s.RouteSettings {
+		if _, ok := routes[key]; !ok {
+			errs.add("Stage.RouteSettings."+key, "no such route in Routes")
+		}
+		check("Stage.RouteSettings."+key, rs)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/wsgate/wsgate/internal/cluster"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/integration"
@@ -32,6 +34,7 @@ type Conn struct {
 	ready            chan struct{} // closed once the upgrade is done (ws set) or failed
 
 	slots    chan struct{}  // message handlers in flight (made and filled by the reader)
+	rate     *rate.Limiter  // Limits.MessageRate (made by the reader on the first message)
 	inflight sync.WaitGroup // message handlers in flight: $disconnect waits for them
 
 	lastActive   atomic.Int64 // unix nanoseconds of the last client frame
@@ -100,11 +103,12 @@ func (c *Conn) Send(data []byte) error {
 	c.writeAsync(data, c.g.limits.WriteTimeout.D(), func(err error) {
 		c.queuedMsgs.Add(-1)
 		c.queuedBytes.Add(-int64(len(data)))
-		if err != nil {
-			c.markClosed(CloseInternalError, reasonWriteTimeout)
-			return
+		if err == nil {
+			c.g.metrics.messagesOut.Inc()
 		}
-		c.g.metrics.messagesOut.Inc()
+		// A write that failed because the client closed first is not the gateway's
+		// close: the client's code stands. A write that timed out was reported by
+		// writeTimedOut before the library ended the connection.
 	})
 	return nil
 }
@@ -138,6 +142,11 @@ func (c *Conn) markClosed(code int, reason string) bool {
 	c.closeFrame.Store(&closeFrame{code, reason})
 	return true
 }
+
+// writeTimedOut records that a write to the client missed WriteTimeout (a slow reader):
+// the connection ends with 1011, which $disconnect reports, as the close frame cannot
+// reach the client.
+func (c *Conn) writeTimedOut() { c.markClosed(CloseInternalError, reasonWriteTimeout) }
 
 // fail closes the connection at once with code: it is called from the connection's
 // read goroutine, which stops reading after it.
@@ -263,6 +272,11 @@ func (c *Conn) message(body []byte, binary bool) {
 	g.metrics.messagesIn.Inc()
 	reqID := requestID()
 	now := g.now()
+	if c.rate != nil && !c.rate.Allow() {
+		g.metrics.throttled.WithLabelValues("connection").Inc()
+		c.sendStatusFrame(statusTooManyRequests, reqID)
+		return
+	}
 
 	var doc any
 	var isJSON bool
@@ -277,11 +291,16 @@ func (c *Conn) message(body []byte, binary bool) {
 	}
 	if rt == nil {
 		g.log.Debug("message: no route", "requestId", reqID, "connectionId", c.id)
-		c.sendStatusFrame("Forbidden", reqID)
+		c.sendStatusFrame(statusForbidden, reqID)
+		return
+	}
+	if rt.throttle != nil && !rt.throttle.Allow() {
+		g.metrics.throttled.WithLabelValues("route").Inc()
+		c.sendStatusFrame(statusTooManyRequests, reqID)
 		return
 	}
 	if rt.Integration == nil {
-		c.sendStatusFrame("Internal server error", reqID)
+		c.sendStatusFrame(statusInternalError, reqID)
 		return
 	}
 	req := c.integrationRequest(key, integration.EventMessage, reqID, now)
@@ -292,7 +311,7 @@ func (c *Conn) message(body []byte, binary bool) {
 	rt.obs.observe(err, time.Since(t0))
 	if err != nil {
 		g.log.Warn("message: integration failed", "requestId", reqID, "connectionId", c.id, "routeKey", key, "error", err.Error())
-		c.sendStatusFrame("Internal server error", reqID)
+		c.sendStatusFrame(statusInternalError, reqID)
 		return
 	}
 	if g.log.Enabled(g.ctx, slog.LevelDebug) {
@@ -304,6 +323,13 @@ func (c *Conn) message(body []byte, binary bool) {
 		}
 	}
 }
+
+// The messages of API Gateway's status frames.
+const (
+	statusForbidden       = "Forbidden"
+	statusInternalError   = "Internal server error"
+	statusTooManyRequests = "Too Many Requests"
+)
 
 // sendStatusFrame sends API Gateway's {"message": ..., "connectionId": ..., "requestId": ...}.
 func (c *Conn) sendStatusFrame(message, reqID string) {

@@ -8,16 +8,20 @@ import (
 )
 
 // frameGuard sits between a connection's socket and the WebSocket library's reader and
-// checks every client frame header as its bytes stream past, before the library parses
-// it (RFC 6455 §5.2). gws v1.8.9 converts a 64-bit payload length to int without
-// checking its most significant bit, so a 14-byte header can make it slice with a
-// negative length and panic in its read goroutine; no later gws is served, and the
-// library has no hook to check a header first, so the check is written here. A header
-// that breaks a rule fails the connection through fail (which sends the close frame
-// with the library's own writer) and the read returns errFrameRejected.
+// checks every client frame as its bytes stream past, before the library parses it:
+// all of RFC 6455 §5's rules for a server reading client frames, the close code's
+// range (§7.4), and the gateway's frame and message limits. It is written here because
+// the library cannot be trusted with them: gws v1.8.9 converts a 64-bit payload length
+// to int without checking its most significant bit (a 14-byte header made it panic in
+// its read goroutine), reports a one-byte close payload as status code 3, and fails
+// some frames with a code it does not report; no later gws is served, and it has no hook
+// to check a frame first. A frame that breaks a rule fails the connection through fail
+// (which sends the close frame with the library's own writer, with the code the close
+// table in close.go gives) and the read returns errFrameRejected; the library only ever
+// parses valid frames.
 //
 // The guard holds no buffer of its own beyond one frame header (14 bytes): payload
-// bytes are counted, not copied.
+// bytes are counted, not copied (but for a close frame's two-byte code).
 type frameGuard struct {
 	net.Conn
 	src     io.Reader // the bytes the HTTP server had already buffered, then Conn
@@ -25,6 +29,9 @@ type frameGuard struct {
 	fail    func(code int, reason string) // called once, from Read, on the first violation
 	pending *frameViolation               // found, to be failed on the next Read
 	err     error                         // set once the connection has been failed
+	// writeTimedOut is called when a write misses its deadline, before the library
+	// sees the error and ends the connection.
+	writeTimedOut func()
 	// unchecked skips the checks (a test hook: see Gateway.uncheckedFrames).
 	unchecked bool
 }
@@ -58,33 +65,81 @@ func (g *frameGuard) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// frameViolation is a frame header that breaks RFC 6455 or a gateway limit.
+// Write writes to the client, reporting a missed deadline.
+func (g *frameGuard) Write(p []byte) (int, error) {
+	n, err := g.Conn.Write(p)
+	if err != nil && g.writeTimedOut != nil {
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			g.writeTimedOut()
+		}
+	}
+	return n, err
+}
+
+// frameViolation is a frame that breaks RFC 6455 or a gateway limit.
 type frameViolation struct {
 	code   int
 	reason string
 }
 
-// frameScanner follows frame boundaries in a stream of client bytes: it keeps the
-// header in progress and counts down the current frame's payload.
+// frameScanner follows frame boundaries in a stream of client bytes and checks every
+// frame against RFC 6455 §5 and the gateway's limits: it keeps the header in progress,
+// counts down the current frame's payload (reading only the two bytes of a close
+// frame's code), and remembers whether a fragmented message is open and how long it is.
 type frameScanner struct {
-	hdr       [14]byte
-	hn        int    // header bytes seen so far
-	remaining uint64 // payload bytes of the current frame still to come
+	maxFrame   uint64 // largest frame payload; 0: no limit
+	maxMessage uint64 // largest message (all its fragments); 0: no limit
+
+	hdr [14]byte
+	hn  int // header bytes seen so far
+
+	remaining uint64  // payload bytes of the current frame still to come
+	seen      uint64  // payload bytes of the current frame seen
+	mask      [4]byte // the current frame's masking key
+	isClose   bool    // the current frame is a close frame
+	code      [2]byte // a close frame's status code, unmasked
+
+	fragmented bool   // a fragmented message is open (its first frame had FIN 0)
+	messageLen uint64 // bytes of the open (or current) message so far
 }
 
-// scan consumes b. It returns how many bytes of b precede the rejected header's first
-// byte in b (len(b) when there is no violation) and the first violation, if any. After
-// a violation the scanner must not be used again.
+// The reasons of the close frames the scanner fails a connection with.
+const (
+	reasonReservedBits    = "Reserved bits set"
+	reasonReservedOpcode  = "Reserved opcode"
+	reasonUnmasked        = "Client frame not masked"
+	reasonControlFragment = "Fragmented control frame"
+	reasonControlLength   = "Control frame over 125 bytes"
+	reasonCloseLength     = "Close frame with a one-byte payload"
+	reasonCloseCode       = "Invalid close code"
+	reasonContinuation    = "Continuation frame without a message"
+	reasonInterleaved     = "New message before the last one ended"
+	reasonFrameTooBig     = "Frame too big"
+	reasonMessageTooBig   = "Message too big"
+)
+
+// scan consumes b. It returns how many bytes of b precede the offending frame's first
+// byte in b (len(b) when there is no violation; for a bad close code, the bytes before
+// the code's second byte) and the first violation, if any. After a violation the scanner
+// must not be used again.
 func (s *frameScanner) scan(b []byte) (int, *frameViolation) {
 	i := 0
 	for i < len(b) {
 		if s.remaining > 0 {
-			k := uint64(len(b) - i)
-			if k > s.remaining {
-				k = s.remaining
+			if s.isClose && s.seen < 2 {
+				s.code[s.seen] = b[i] ^ s.mask[s.seen%4]
+				s.seen++
+				s.remaining--
+				i++
+				if s.seen == 2 && !validCloseCode(binary.BigEndian.Uint16(s.code[:])) {
+					return i - 1, &frameViolation{CloseProtocolError, reasonCloseCode}
+				}
+				continue
 			}
+			k := min(uint64(len(b)-i), s.remaining)
 			i += int(k)
 			s.remaining -= k
+			s.seen += k
 			continue
 		}
 		start := i - s.hn // negative when the header began in an earlier read
@@ -94,13 +149,86 @@ func (s *frameScanner) scan(b []byte) (int, *frameViolation) {
 		if s.hn < 2 || s.hn < headerLen(s.hdr[1]) {
 			continue
 		}
-		length, v := checkHeader(s.hdr[:s.hn])
-		if v != nil {
+		if v := s.header(s.hdr[:s.hn]); v != nil {
 			return max(start, 0), v
 		}
-		s.hn, s.remaining = 0, length
+		s.hn = 0
 	}
 	return len(b), nil
+}
+
+// header checks a complete frame header and starts its frame.
+func (s *frameScanner) header(h []byte) *frameViolation {
+	fin, opcode := h[0]&0x80 != 0, h[0]&0x0f
+	if h[0]&0x70 != 0 {
+		// §5.2: no extension is negotiated, so RSV1-3 must be 0.
+		return &frameViolation{CloseProtocolError, reasonReservedBits}
+	}
+	if h[1]&0x80 == 0 {
+		// §5.1: a server MUST close the connection on an unmasked client frame.
+		return &frameViolation{CloseProtocolError, reasonUnmasked}
+	}
+	var length uint64
+	switch n := h[1] & 0x7f; n {
+	case 126:
+		length = uint64(binary.BigEndian.Uint16(h[2:4]))
+	case 127:
+		length = binary.BigEndian.Uint64(h[2:10])
+		if length>>63 != 0 {
+			// §5.2: "the most significant bit MUST be 0".
+			return &frameViolation{CloseProtocolError, reasonBadLength}
+		}
+	default:
+		length = uint64(n)
+	}
+	copy(s.mask[:], h[len(h)-4:])
+	s.remaining, s.seen, s.isClose = length, 0, false
+	switch opcode {
+	case 0x8, 0x9, 0xA: // close, ping, pong (§5.5)
+		switch {
+		case !fin:
+			return &frameViolation{CloseProtocolError, reasonControlFragment}
+		case length > 125:
+			return &frameViolation{CloseProtocolError, reasonControlLength}
+		case opcode == 0x8 && length == 1:
+			// §5.5.1: a close body, if any, starts with a two-byte status code.
+			return &frameViolation{CloseProtocolError, reasonCloseLength}
+		}
+		s.isClose = opcode == 0x8
+		return nil
+	case 0x0: // continuation (§5.4)
+		if !s.fragmented {
+			return &frameViolation{CloseProtocolError, reasonContinuation}
+		}
+		s.messageLen += length
+	case 0x1, 0x2: // text, binary
+		if s.fragmented {
+			return &frameViolation{CloseProtocolError, reasonInterleaved}
+		}
+		s.messageLen = length
+	default:
+		return &frameViolation{CloseProtocolError, reasonReservedOpcode}
+	}
+	if s.maxFrame > 0 && length > s.maxFrame {
+		return &frameViolation{CloseMessageTooBig, reasonFrameTooBig}
+	}
+	if s.maxMessage > 0 && s.messageLen > s.maxMessage {
+		return &frameViolation{CloseMessageTooBig, reasonMessageTooBig}
+	}
+	s.fragmented = !fin
+	return nil
+}
+
+// validCloseCode reports whether a client may send code in a close frame (RFC 6455
+// §7.4): 1000-1003 and 1007-1014 are defined, 3000-4999 are for libraries and
+// applications; 1004-1006 and 1015 must never be sent, and the rest is reserved.
+func validCloseCode(code uint16) bool {
+	switch {
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
+		return true
+	default:
+		return code >= 3000 && code <= 4999
+	}
 }
 
 // headerLen is a frame header's length given its second byte: 2, plus 2 or 8 bytes of
@@ -117,21 +245,4 @@ func headerLen(b1 byte) int {
 		n += 4
 	}
 	return n
-}
-
-// checkHeader checks a complete frame header and returns its payload length.
-func checkHeader(h []byte) (uint64, *frameViolation) {
-	switch code := h[1] & 0x7f; code {
-	case 126:
-		return uint64(binary.BigEndian.Uint16(h[2:4])), nil
-	case 127:
-		n := binary.BigEndian.Uint64(h[2:10])
-		if n>>63 != 0 {
-			// RFC 6455 §5.2: "the most significant bit MUST be 0".
-			return 0, &frameViolation{CloseProtocolError, reasonBadLength}
-		}
-		return n, nil
-	default:
-		return uint64(code), nil
-	}
 }

@@ -32,7 +32,8 @@ type Route struct {
 	Integration integration.Integration // nil: no target
 	TwoWay      bool
 
-	obs routeObservers // set by New
+	obs      routeObservers // set by New
+	throttle *rate.Limiter  // the stage's RouteSettings for this route; nil: none (set by New)
 }
 
 // Options are what a Gateway is built from; [Build] makes them from a config.
@@ -64,7 +65,7 @@ type Gateway struct {
 	log       *slog.Logger
 	metrics   *Metrics
 	now       func() time.Time
-	limiter   *rate.Limiter
+	limiter   *rate.Limiter // Limits.ConnectRate
 	methodArn string
 	ws        *wsServer
 
@@ -118,6 +119,9 @@ func New(o Options) (*Gateway, error) {
 	}
 	for key, rt := range g.routes {
 		rt.obs = g.metrics.routeObservers(key)
+		if r, b := c.Stage.Throttling(key); r > 0 {
+			rt.throttle = rate.NewLimiter(rate.Limit(r), b)
+		}
 	}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	if c.Server.Limits.ConnectRate > 0 {

@@ -47,6 +47,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, r, nil, &refusal{status: http.StatusTooManyRequests, outcome: outcomeRateLimited}, start)
 		return
 	}
+	if rt := g.routes[config.RouteConnect]; rt != nil && rt.throttle != nil && !rt.throttle.Allow() {
+		g.refuse(w, r, nil, &refusal{status: http.StatusTooManyRequests, outcome: outcomeThrottled, reason: "$connect RouteSettings"}, start)
+		return
+	}
 	if n := g.open.Add(1); g.limits.MaxConnections > 0 && n > int64(g.limits.MaxConnections) {
 		g.open.Add(-1)
 		g.refuse(w, r, nil, &refusal{status: http.StatusTooManyRequests, outcome: outcomeMaxConnections}, start)
@@ -104,7 +108,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	g.reg.Add(c)
 	g.mu.Unlock()
-	ws, err := g.ws.upgrade(w, r, c.subprotocol, c.fail)
+	ws, err := g.ws.upgrade(w, r, c.subprotocol, c.fail, c.writeTimedOut)
 	if err != nil {
 		g.reg.Remove(c.id)
 		c.closing.Store(true)

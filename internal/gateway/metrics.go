@@ -21,6 +21,7 @@ const (
 	outcomeURLTooLong          outcome = "url_too_long"
 	outcomeShuttingDown        outcome = "shutting_down"
 	outcomeRateLimited         outcome = "rate_limited"
+	outcomeThrottled           outcome = "throttled"
 	outcomeMaxConnections      outcome = "max_connections"
 	outcomeIntegrationRejected outcome = "integration_rejected"
 	outcomeIntegrationError    outcome = "integration_error"
@@ -34,7 +35,7 @@ func authorizerOutcome(o authorizer.Outcome) outcome { return outcome("authorize
 func outcomes() []string {
 	return []string{
 		string(outcomeAccepted), string(outcomeNotWebSocket), string(outcomeBadHandshake), string(outcomeURLTooLong),
-		string(outcomeShuttingDown), string(outcomeRateLimited), string(outcomeMaxConnections),
+		string(outcomeShuttingDown), string(outcomeRateLimited), string(outcomeThrottled), string(outcomeMaxConnections),
 		string(authorizerOutcome(authorizer.Unauthorized)), string(authorizerOutcome(authorizer.Forbidden)), string(authorizerOutcome(authorizer.Failed)),
 		string(outcomeIntegrationRejected), string(outcomeIntegrationError), string(outcomeUpgradeFailed),
 	}
@@ -51,6 +52,7 @@ type Metrics struct {
 	messagesIn     prometheus.Counter
 	messagesOut    prometheus.Counter
 	queueFull      prometheus.Counter
+	throttled      *prometheus.CounterVec
 	panics         prometheus.Counter
 }
 
@@ -70,10 +72,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		messagesIn:  prometheus.NewCounter(prometheus.CounterOpts{Name: "wsgate_messages_in_total", Help: "Messages received from clients."}),
 		messagesOut: prometheus.NewCounter(prometheus.CounterOpts{Name: "wsgate_messages_out_total", Help: "Messages written to clients."}),
 		queueFull:   prometheus.NewCounter(prometheus.CounterOpts{Name: "wsgate_send_queue_full_total", Help: "Sends refused because a client's send queue was full."}),
-		panics:      prometheus.NewCounter(prometheus.CounterOpts{Name: "wsgate_panics_total", Help: "Panics recovered in message handlers and connection readers (each is a bug: please report it)."}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wsgate_messages_throttled_total",
+			Help: "Client messages answered \"Too Many Requests\" and not routed, by limit (route: the stage's RouteSettings; connection: Limits.MessageRate)."}, []string{"limit"}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{Name: "wsgate_panics_total", Help: "Panics recovered in message handlers and connection readers (each is a bug: please report it)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.connections, m.connects, m.disconnects, m.authorizer, m.authorizerHits, m.integration, m.messagesIn, m.messagesOut, m.queueFull, m.panics)
+		reg.MustRegister(m.connections, m.connects, m.disconnects, m.authorizer, m.authorizerHits, m.integration, m.messagesIn, m.messagesOut, m.queueFull, m.throttled, m.panics)
 	}
 	return m
 }

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lxzan/gws"
+	"golang.org/x/time/rate"
 )
 
 // This file is the seam between the gateway and its WebSocket library, gws v1.8.9: no
@@ -73,8 +74,9 @@ func newWSServer(g *Gateway) *wsServer {
 
 // upgrade hijacks the HTTP connection and completes the handshake selecting
 // subprotocol ("" for none: the caller has checked that the client offered it). The
-// client's frames are read through a frameGuard that calls fail on a bad header.
-func (s *wsServer) upgrade(w http.ResponseWriter, r *http.Request, subprotocol string, fail func(code int, reason string)) (*gws.Conn, error) {
+// client's frames are read through a frameGuard that calls fail on a bad frame, and
+// writeTimedOut when a write to the client misses its deadline.
+func (s *wsServer) upgrade(w http.ResponseWriter, r *http.Request, subprotocol string, fail func(code int, reason string), writeTimedOut func()) (*gws.Conn, error) {
 	up := s.plain
 	if subprotocol != "" {
 		opts := s.opts
@@ -98,7 +100,9 @@ func (s *wsServer) upgrade(w http.ResponseWriter, r *http.Request, subprotocol s
 		pre, _ := brw.Reader.Peek(n)
 		src = io.MultiReader(bytes.NewReader(bytes.Clone(pre)), netConn)
 	}
-	guard := &frameGuard{Conn: netConn, src: src, fail: fail, unchecked: s.unchecked}
+	l := s.g.limits
+	guard := &frameGuard{Conn: netConn, src: src, fail: fail, writeTimedOut: writeTimedOut, unchecked: s.unchecked,
+		scan: frameScanner{maxFrame: uint64(l.MaxFrameBytes), maxMessage: uint64(l.MaxMessageBytes)}}
 	return up.UpgradeFromConn(guard, bufio.NewReaderSize(guard, readBufferSize), r)
 }
 
@@ -182,9 +186,10 @@ func (h handler) OnClose(ws *gws.Conn, err error) {
 
 // closeCodeOf tells the close code and reason from the error gws ends a connection
 // with: the client's close frame (*gws.CloseError, code 0 meaning none: 1005), or the
-// code gws itself failed the connection with (1002, 1007, 1009: gws's unexported status
-// type, known by its Uint16 method); anything else is a connection lost without a close
-// frame, 1006.
+// code gws itself failed the connection with (1007 for bad UTF-8; 1009: gws's unexported
+// status type, known by its Uint16 method); anything else is a connection lost without
+// a close frame, 1006. Every other protocol error is frameGuard's, whose code the Conn
+// has recorded before the library sees the connection end.
 func closeCodeOf(err error) (int, string) {
 	var ce *gws.CloseError
 	if errors.As(err, &ce) {
@@ -192,6 +197,11 @@ func closeCodeOf(err error) (int, string) {
 			return 1005, ""
 		}
 		return int(ce.Code), string(ce.Reason)
+	}
+	if errors.Is(err, gws.ErrTextEncoding) {
+		// gws sends 1007 for a text message that is not UTF-8 but ends the connection
+		// with the bare error.
+		return CloseInvalidPayload, ""
 	}
 	var sc interface{ Uint16() uint16 }
 	if errors.As(err, &sc) {
@@ -211,6 +221,9 @@ func (h handler) OnMessage(ws *gws.Conn, msg *gws.Message) {
 	body := bytes.Clone(msg.Bytes())
 	if c.slots == nil {
 		c.slots = make(chan struct{}, maxParallelMessages)
+		if l := c.g.limits; l.MessageRate > 0 {
+			c.rate = rate.NewLimiter(rate.Limit(l.MessageRate), max(l.MessageBurst, int(l.MessageRate+0.999999)))
+		}
 	}
 	c.slots <- struct{}{}
 	c.inflight.Add(1)

@@ -73,3 +73,106 @@ func splitBytes(b []byte) [][]byte {
 	}
 	return out
 }
+
+// Every frame rule of RFC 6455 §5 a client can break, and the gateway's frame and
+// message limits: each closes the connection with the code on the wire that
+// $disconnect then reports, and no part of the offending message reaches a backend.
+func TestFrameRules(t *testing.T) {
+	echo := []byte(`{"action":"echo"}`)
+	big := func(n int) []byte { return []byte(`{"action":"echo","x":"` + strings.Repeat("a", n) + `"}`) }
+	tests := []struct {
+		name       string
+		send       [][]byte
+		wantCode   int
+		wantReason string // "" to skip
+	}{
+		{name: "RSV1 set", send: [][]byte{testutil.Frame(0xC1, echo)}, wantCode: 1002, wantReason: "Reserved bits set"},
+		{name: "RSV3 set", send: [][]byte{testutil.Frame(0x91, echo)}, wantCode: 1002},
+		{name: "reserved data opcode 0x3", send: [][]byte{testutil.Frame(0x83, echo)}, wantCode: 1002, wantReason: "Reserved opcode"},
+		{name: "reserved control opcode 0xB", send: [][]byte{testutil.Frame(0x8B, nil)}, wantCode: 1002},
+		{name: "unmasked frame", send: [][]byte{append([]byte{0x81, byte(len(echo))}, echo...)}, wantCode: 1002, wantReason: "Client frame not masked"},
+		{name: "ping over 125 bytes", send: [][]byte{testutil.Frame(0x89, make([]byte, 126))}, wantCode: 1002},
+		{name: "fragmented ping", send: [][]byte{testutil.Frame(0x09, []byte("p"))}, wantCode: 1002},
+		{name: "close with a one-byte payload", send: [][]byte{testutil.Frame(0x88, []byte{3})}, wantCode: 1002},
+		{name: "close code 1005 on the wire", send: [][]byte{testutil.Frame(0x88, []byte{0x03, 0xED})}, wantCode: 1002, wantReason: "Invalid close code"},
+		{name: "close code 999", send: [][]byte{testutil.Frame(0x88, []byte{0x03, 0xE7})}, wantCode: 1002},
+		{name: "close code 2999", send: [][]byte{testutil.Frame(0x88, []byte{0x0B, 0xB7})}, wantCode: 1002},
+		{name: "continuation without a message", send: [][]byte{testutil.Frame(0x80, echo)}, wantCode: 1002},
+		{name: "new message inside a fragmented one", send: [][]byte{testutil.Frame(0x01, echo[:5]), testutil.Frame(0x81, echo)}, wantCode: 1002},
+		{name: "text that is not UTF-8", send: [][]byte{testutil.Frame(0x81, []byte{'"', 0xff, 0xfe, '"'})}, wantCode: 1007},
+		{name: "one frame over MaxFrameBytes", send: [][]byte{testutil.Frame(0x81, big(33000))}, wantCode: 1009, wantReason: "Frame too big"},
+		{name: "fragments over MaxMessageBytes", send: func() [][]byte {
+			b := big(140000)
+			var fs [][]byte
+			for i := 0; i < len(b); i += 20000 {
+				op := byte(0x00)
+				if i == 0 {
+					op = 0x01
+				}
+				end := min(i+20000, len(b))
+				if end == len(b) {
+					op |= 0x80
+				}
+				fs = append(fs, testutil.Frame(op, b[i:end]))
+			}
+			return fs
+		}(), wantCode: 1009, wantReason: "Message too big"},
+	}
+	be := echoBackend(t)
+	r := startGateway(t, chatConfig(be.URL, ""), Deps{})
+	alice := loginAs(t, "alice", time.Now().Add(time.Hour))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := rawDial(t, r.WebSocket, alice)
+			id := be.next(t, "/connect").Header.Get("X-Connection-Id")
+			for _, f := range tt.send {
+				c.Send(f)
+			}
+			code, reason := c.CloseCode(5 * time.Second)
+			if code != tt.wantCode || (tt.wantReason != "" && reason != tt.wantReason) {
+				t.Errorf("close %d %q, want %d %q", code, reason, tt.wantCode, tt.wantReason)
+			}
+			d := mustJSON(t, be.next(t, "/disconnect").Body)
+			if d["code"] != float64(tt.wantCode) || d["connectionId"] != id {
+				t.Errorf("$disconnect = %v, want code %d for %s", d, tt.wantCode, id)
+			}
+			if n := be.count("/echo") + be.count("/default"); n != 0 {
+				t.Errorf("%d messages reached the backend", n)
+			}
+		})
+	}
+}
+
+// What a client's own close frame says is what $disconnect reports, and fragmented
+// messages within the limits are routed whole.
+func TestClientCloseAndFragments(t *testing.T) {
+	be := echoBackend(t)
+	r := startGateway(t, chatConfig(be.URL, ""), Deps{})
+	alice := loginAs(t, "alice", time.Now().Add(time.Hour))
+	for _, tc := range []struct {
+		code   int
+		reason string
+	}{{1000, "bye"}, {1001, ""}, {4000, "app says"}} {
+		c := rawDial(t, r.WebSocket, alice)
+		be.next(t, "/connect")
+		// A message in three fragments with a ping between them, then the close.
+		msg := `{"action":"echo","n":3}`
+		c.Send(testutil.Frame(0x01, []byte(msg[:5])))
+		c.Send(testutil.Frame(0x89, []byte("ping")))
+		c.Send(testutil.Frame(0x00, []byte(msg[5:10])))
+		c.Send(testutil.Frame(0x80, []byte(msg[10:])))
+		if got := be.next(t, "/echo").Body; !strings.Contains(got, `"n":3`) {
+			t.Errorf("fragmented message routed as %q", got)
+		}
+		payload := append([]byte{byte(tc.code >> 8), byte(tc.code)}, tc.reason...)
+		c.Send(testutil.Frame(0x88, payload))
+		// The reply may echo the code or say 1000 (RFC 6455 §5.5.1 leaves it open).
+		if code, _ := c.CloseCode(5 * time.Second); code != tc.code && code != 1000 {
+			t.Errorf("close answered with %d, want %d or 1000", code, tc.code)
+		}
+		d := mustJSON(t, be.next(t, "/disconnect").Body)
+		if d["code"] != float64(tc.code) || d["reason"] != tc.reason {
+			t.Errorf("$disconnect = %v, want %d %q", d, tc.code, tc.reason)
+		}
+	}
+}

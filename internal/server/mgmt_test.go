@@ -149,8 +149,9 @@ func TestSlowReaderGetsLimitExceeded(t *testing.T) {
 	if !limited || !gone {
 		t.Fatalf("posts of 60 KiB for 10s to a client that never reads: 429 seen %v, closed %v", limited, gone)
 	}
-	// The stuck write timed out: the connection was closed and $disconnect ran.
-	if got := mustJSON(t, be.next(t, "/disconnect").Body); got["connectionId"] != id {
-		t.Errorf("$disconnect = %v", got)
+	// The stuck write timed out: the connection was closed and $disconnect ran, with
+	// 1011 (the close frame cannot reach a client that does not read).
+	if got := mustJSON(t, be.next(t, "/disconnect").Body); got["connectionId"] != id || got["code"] != float64(1011) {
+		t.Errorf("$disconnect = %v, want code 1011", got)
 	}
 }

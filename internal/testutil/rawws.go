@@ -150,3 +150,6 @@ func (c *RawConn) CloseCode(within time.Duration) (int, string) {
 		}
 	}
 }
+
+// Close closes the socket.
+func (c *RawConn) Close() { _ = c.conn.Close() }
