@@ -111,7 +111,16 @@ type NATS struct {
 
 	closeOnce sync.Once
 	sub       *nats.Subscription
+
+	// Requests from other nodes are answered in goroutines, at most maxServing at once,
+	// so that one slow operation (a Post waiting for its connection's upgrade to finish)
+	// never holds up the others; serving counts them for Close.
+	slots   chan struct{}
+	serving sync.WaitGroup
 }
+
+// maxServing bounds the requests from other nodes answered at once.
+const maxServing = 256
 
 var _ cluster.Registry = (*NATS)(nil)
 
@@ -152,6 +161,7 @@ func NewNATS(o NATSOptions) (*NATS, error) {
 		subject: o.Subject,
 		timeout: o.Timeout,
 		log:     o.Logger.With("node", o.NodeID),
+		slots:   make(chan struct{}, maxServing),
 	}
 	for i := range n.prefix {
 		n.prefix[i] = o.Subject + ".node." + strconv.Itoa(i) + "."
@@ -159,12 +169,13 @@ func NewNATS(o NATSOptions) (*NATS, error) {
 	if err := n.checkDuplicate(); err != nil {
 		return nil, err
 	}
-	sub, err := n.nc.Subscribe(n.prefix[n.node]+"*", n.serve)
+	sub, err := n.nc.Subscribe(n.prefix[n.node]+"*", n.dispatch)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: subscribe: %w", err)
 	}
-	// Unlimited pending: the handler never blocks (cluster.Conn.Send queues), and dropping a
-	// request would turn into a false 410 at the caller after its timeout.
+	// Unlimited pending: the handler blocks only while maxServing requests are being
+	// answered, and dropping a request would turn into a false 410 at the caller after
+	// its timeout.
 	if err := sub.SetPendingLimits(-1, -1); err != nil {
 		_ = sub.Unsubscribe()
 		return nil, fmt.Errorf("cluster: subscribe: %w", err)
@@ -232,6 +243,8 @@ func (n *NATS) Close() error {
 		case <-t.C:
 			err = errors.New("cluster: drain: requests still in flight after the timeout")
 		}
+		// The subscription calls dispatch no more: wait for the answers under way.
+		n.serving.Wait()
 		if n.nc.IsConnected() {
 			_ = n.nc.FlushTimeout(n.timeout)
 		}
@@ -372,6 +385,18 @@ func (n *NATS) requestError(ctx context.Context, owner byte, err error) error {
 	default:
 		return fmt.Errorf("%w: request to node %d: %v", ErrUnavailable, owner, err)
 	}
+}
+
+// dispatch hands a request to a goroutine of its own, waiting while maxServing are
+// being answered.
+func (n *NATS) dispatch(m *nats.Msg) {
+	n.slots <- struct{}{}
+	n.serving.Add(1)
+	go func() {
+		defer n.serving.Done()
+		defer func() { <-n.slots }()
+		n.serve(m)
+	}()
 }
 
 // serve answers another node's request for one of this node's connections.

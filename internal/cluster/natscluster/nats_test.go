@@ -361,3 +361,36 @@ func TestConcurrentPosts(t *testing.T) {
 		}
 	}
 }
+
+// A request that takes long on the owner (a Post to a connection still mid-upgrade
+// waits for it) does not hold up the owner's other requests: they are answered while it
+// is still waiting.
+func TestSlowRequestDoesNotStallOthers(t *testing.T) {
+	c := startThreeNodes(t, natscluster.NATSOptions{Timeout: 5 * time.Second})
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	slow := &fakeConn{id: connID(2), send: func([]byte) error {
+		close(entered)
+		<-release
+		return nil
+	}, info: func() cluster.Info { return cluster.Info{} }, close: func() {}}
+	c.nodes[2].Add(slow)
+	slowDone := make(chan error, 1)
+	go func() { slowDone <- c.nodes[1].Post(context.Background(), slow.ID(), []byte("stuck")) }()
+	<-entered // node 2 is answering the slow request
+	if err := c.nodes[1].Post(t.Context(), c.conns[2].ID(), []byte("meanwhile")); err != nil {
+		t.Fatalf("a post while another request of node 2 waits: %v", err)
+	}
+	if got := c.recs[2].Sent(); len(got) != 1 || got[0] != "meanwhile" {
+		t.Errorf("node 2's other connection got %q", got)
+	}
+	select {
+	case err := <-slowDone:
+		t.Fatalf("the slow post returned before its connection did: %v", err)
+	default:
+	}
+	close(release)
+	if err := <-slowDone; err != nil {
+		t.Errorf("the slow post: %v", err)
+	}
+}
