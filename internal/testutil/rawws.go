@@ -153,3 +153,23 @@ func (c *RawConn) CloseCode(within time.Duration) (int, string) {
 
 // Close closes the socket.
 func (c *RawConn) Close() { _ = c.conn.Close() }
+
+// CloseWrite ends the client's side of the connection (a TCP half-close).
+func (c *RawConn) CloseWrite() {
+	if tc, ok := c.conn.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+	}
+}
+
+// Drain reads and discards what the server sends until it ends the connection (EOF,
+// or a reset when it closed with bytes of ours unread), and returns an error only if
+// it has not within the given time.
+func (c *RawConn) Drain(within time.Duration) error {
+	_ = c.conn.SetReadDeadline(time.Now().Add(within))
+	_, err := io.Copy(io.Discard, c.br)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return err
+	}
+	return nil
+}
