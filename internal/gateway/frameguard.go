@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
+	"time"
 )
 
 // frameGuard sits between a connection's socket and the WebSocket library's reader and
@@ -32,8 +34,10 @@ type frameGuard struct {
 	// writeTimedOut is called when a write misses its deadline, before the library
 	// sees the error and ends the connection.
 	writeTimedOut func()
-	// unchecked skips the checks (a test hook: see Gateway.uncheckedFrames).
+	// unchecked skips the checks (a test hook: see wsServer.unchecked).
 	unchecked bool
+	// linger drains the client's bytes before closing (set once a frame is rejected).
+	linger atomic.Bool
 }
 
 // errFrameRejected is what Read returns once a frame header has been rejected.
@@ -45,6 +49,7 @@ func (g *frameGuard) Read(p []byte) (int, error) {
 	}
 	if v := g.pending; v != nil {
 		g.err = errFrameRejected
+		g.linger.Store(true)
 		g.fail(v.code, v.reason)
 		return 0, g.err
 	}
@@ -64,6 +69,29 @@ func (g *frameGuard) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Close closes the connection. After a rejected frame it first ends the gateway's side
+// (the close frame is on its way) and reads and drops what the client still sends, for
+// at most lingerFor and lingerBytes: closing a socket with unread bytes in it sends a
+// reset, which can destroy the close frame before the client reads it, and the client
+// would see 1006 instead of the code that says what it did wrong (RFC 6455 §7.1.1: the
+// server closes the TCP connection first, once the close frame is sent).
+func (g *frameGuard) Close() error {
+	if g.linger.CompareAndSwap(true, false) {
+		if cw, ok := g.Conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+			_ = g.Conn.SetReadDeadline(time.Now().Add(lingerFor))
+			_, _ = io.CopyN(io.Discard, g.Conn, lingerBytes)
+		}
+	}
+	return g.Conn.Close()
+}
+
+// How long, and how many bytes, a connection failed for a bad frame is drained before it
+// is closed.
+const (
+	lingerFor   = time.Second
+	lingerBytes = 1 << 20
+)
 
 // Write writes to the client, reporting a missed deadline.
 func (g *frameGuard) Write(p []byte) (int, error) {

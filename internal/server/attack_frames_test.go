@@ -40,6 +40,7 @@ func TestFrameLengthWithTopBitSet(t *testing.T) {
 			if code, reason := c.CloseCode(5 * time.Second); code != gateway.CloseProtocolError {
 				t.Errorf("close code %d %q, want 1002", code, reason)
 			}
+			c.Close()
 			// The message before the bad frame and $disconnect run concurrently.
 			paths := []string{"/disconnect"}
 			if tt.routed > 0 {
@@ -87,6 +88,7 @@ func TestFrameRules(t *testing.T) {
 		wantReason string // "" to skip
 	}{
 		{name: "RSV1 set", send: [][]byte{testutil.Frame(0xC1, echo)}, wantCode: 1002, wantReason: "Reserved bits set"},
+		{name: "a bad frame followed by a megabyte more", send: [][]byte{append(testutil.Frame(0xC1, echo), make([]byte, 1<<20)...)}, wantCode: 1002, wantReason: "Reserved bits set"},
 		{name: "RSV3 set", send: [][]byte{testutil.Frame(0x91, echo)}, wantCode: 1002},
 		{name: "reserved data opcode 0x3", send: [][]byte{testutil.Frame(0x83, echo)}, wantCode: 1002, wantReason: "Reserved opcode"},
 		{name: "reserved control opcode 0xB", send: [][]byte{testutil.Frame(0x8B, nil)}, wantCode: 1002},
@@ -132,6 +134,8 @@ func TestFrameRules(t *testing.T) {
 			if code != tt.wantCode || (tt.wantReason != "" && reason != tt.wantReason) {
 				t.Errorf("close %d %q, want %d %q", code, reason, tt.wantCode, tt.wantReason)
 			}
+			c.Close() // as a client does once it has the close frame: the gateway stops draining
+
 			d := mustJSON(t, be.next(t, "/disconnect").Body)
 			if d["code"] != float64(tt.wantCode) || d["connectionId"] != id {
 				t.Errorf("$disconnect = %v, want code %d for %s", d, tt.wantCode, id)

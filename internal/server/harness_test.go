@@ -109,9 +109,7 @@ func serveConfig(t testing.TB, cfg *config.Config, deps Deps, stop *func()) *run
 	}
 	t.Cleanup(func() {
 		stopNow()
-		if s := logs.String(); strings.Contains(s, "eyJhbGci") || strings.Contains(s, testSecret) {
-			t.Errorf("logs hold a token or secret:\n%s", s)
-		}
+		checkLogsHoldNoSecret(t, logs.String())
 	})
 	return &running{Addrs: a, cfg: cfg, logs: logs}
 }
@@ -138,7 +136,30 @@ type login struct {
 
 func loginAs(t testing.TB, sub string, exp time.Time) login {
 	csrf := "csrf-" + sub
-	return login{cookie: "JWT=" + mint(t, sub, csrf, exp) + "; CSRF-TOKEN=" + csrf, csrf: csrf, origin: "https://ui.dev.example.test"}
+	tok := mint(t, sub, csrf, exp)
+	usedSecrets.Store(tok, true)
+	return login{cookie: "JWT=" + tok + "; CSRF-TOKEN=" + csrf, csrf: csrf, origin: "https://ui.dev.example.test"}
+}
+
+// usedSecrets holds every token the tests minted, for checkLogsHoldNoSecret.
+var usedSecrets sync.Map
+
+// checkLogsHoldNoSecret fails the test if a gateway's logs hold a secret the tests use:
+// the JWT and @connections secrets, any JWT (its header's base64), any token minted,
+// a CSRF token ("csrf-<user>" values and "csrf." subprotocol entries) or a signature.
+func checkLogsHoldNoSecret(t testing.TB, logs string) {
+	t.Helper()
+	for _, secret := range []string{testSecret, "mgmt-secret", "eyJhbGci", "csrf-", "csrf.", "Signature="} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("logs hold a secret (%q):\n%s", secret, logs)
+		}
+	}
+	usedSecrets.Range(func(k, _ any) bool {
+		if tok := k.(string); strings.Contains(logs, tok[len(tok)-20:]) {
+			t.Errorf("logs hold (the end of) a minted token:\n%s", logs)
+		}
+		return true
+	})
 }
 
 // dial opens a WebSocket as a browser with l would. It returns the HTTP status of a
