@@ -61,6 +61,13 @@ func (c *RawConn) Send(b []byte) {
 	}
 }
 
+// TrySend writes b and returns the error instead of failing the test (for writes that
+// may race the server's close).
+func (c *RawConn) TrySend(b []byte) error {
+	_, err := c.conn.Write(b)
+	return err
+}
+
 // Frame returns a masked client frame: first byte b0 (FIN, RSV, opcode), the payload
 // length in its shortest form, and the payload.
 func Frame(b0 byte, payload []byte) []byte {
