@@ -186,9 +186,13 @@ func (s *server) noMethod(_ http.ResponseWriter, r *http.Request, id string, _ [
 		fmt.Errorf("method %s not served", r.Method))
 }
 
-// notFound answers every path outside the API.
+// notFound answers every path outside the API, without reading any body.
 func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
-	writeError(w, newError(CodeForbidden, msgForbidden, nil))
+	if e := newError(CodeForbidden, msgForbidden, nil); r.ContentLength == 0 {
+		writeError(w, e)
+	} else {
+		refuseUnread(w, e)
+	}
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "@connections request failed",
 		slog.String("method", r.Method), slog.Int("status", http.StatusForbidden),
 		slog.String("errorType", CodeForbidden), slog.String("err", "no such route"))

@@ -210,6 +210,9 @@ func TestRefusedBeforeTheBody(t *testing.T) {
 		{"payload hash not a hash", func(host string) string {
 			return signedHead(t, host, "POST", testPath, n, "UNSIGNED-PAYLOAD", true, good, "us-east-1", time.Now(), nil)
 		}, 403, CodeInvalidSignature},
+		{"path outside the API", func(host string) string {
+			return "POST /dev/other HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 1000\r\n\r\n"
+		}, 403, CodeForbidden},
 		{"unknown stage", func(host string) string {
 			return signedHead(t, host, "POST", "/prod/@connections/R1kmxc2VNjMCFIA%3D", n, sha256Hex(body), false, good, "us-east-1", time.Now(), nil)
 		}, 403, CodeForbidden},
