@@ -340,6 +340,23 @@ type Management struct {
 	// AllowUnsigned accepts unsigned requests (development only). Default false:
 	// without credentials every request is refused.
 	AllowUnsigned bool `yaml:"AllowUnsigned"`
+
+	// The management listener's limits on one client (slow requests, idle keep-alives).
+	// ReadHeaderTimeout is how long the request line and headers may take; a slower
+	// client is disconnected. Default 0: 5s.
+	ReadHeaderTimeout Duration `yaml:"ReadHeaderTimeout"`
+	// ReadTimeout is how long a whole request, body included, may take; a body still
+	// arriving then gets 400. Default 0: 10s.
+	ReadTimeout Duration `yaml:"ReadTimeout"`
+	// WriteTimeout bounds reading the body, the operation and the answer, from the end
+	// of the headers; it must be longer than ReadTimeout and than Cluster.RequestTimeout.
+	// Default 0: 15s.
+	WriteTimeout Duration `yaml:"WriteTimeout"`
+	// IdleTimeout closes a keep-alive connection idle this long. Default 0: 60s.
+	IdleTimeout Duration `yaml:"IdleTimeout"`
+	// MaxHeaderBytes bounds the request line and headers; larger gets 431.
+	// Default 0: 32768.
+	MaxHeaderBytes int `yaml:"MaxHeaderBytes"`
 }
 
 // Credential is an access key whose secret comes from the environment.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/wsgate/wsgate/cookieauth"
+	"github.com/wsgate/wsgate/internal/mgmt"
 )
 
 // Route keys with a meaning of their own.
@@ -306,6 +308,17 @@ func (s *Server) validate(errs *errorList) {
 	for i, c := range s.Management.Credentials {
 		if c.AccessKeyID == "" || c.SecretAccessKeyEnv == "" {
 			errs.add(fmt.Sprintf("Server.Management.Credentials[%d]", i), "AccessKeyId and SecretAccessKeyEnv are required")
+		}
+	}
+	{
+		m := s.Management
+		lim := mgmt.Limits{ReadHeaderTimeout: m.ReadHeaderTimeout.D(), ReadTimeout: m.ReadTimeout.D(),
+			WriteTimeout: m.WriteTimeout.D(), IdleTimeout: m.IdleTimeout.D(), MaxHeaderBytes: m.MaxHeaderBytes}
+		if err := lim.Validate(); err != nil {
+			errs.add("Server.Management", "%v", err)
+		} else if cl := s.Cluster; cl != nil && cmp.Or(m.WriteTimeout.D(), mgmt.DefaultWriteTimeout) <= cl.RequestTimeout.D() {
+			errs.add("Server.Management.WriteTimeout", "%v must be longer than Cluster.RequestTimeout %v",
+				cmp.Or(m.WriteTimeout.D(), mgmt.DefaultWriteTimeout), cl.RequestTimeout.D())
 		}
 	}
 	l := s.Limits

@@ -23,6 +23,9 @@ const (
 	CodeUnrecognizedClient         = "UnrecognizedClientException"
 	CodeMissingAuthenticationToken = "MissingAuthenticationTokenException"
 	CodeInternal                   = "InternalServerErrorException"
+	// CodeBadRequest is ours: a request body that could not be read (too slow for the
+	// listener's ReadTimeout, or malformed). The SDKs surface it as a generic API error.
+	CodeBadRequest = "BadRequestException"
 )
 
 // Messages sent to clients where AWS's text is known (see the report on the issue for
@@ -37,6 +40,7 @@ const (
 	msgLimitExceeded     = "Too Many Requests"                                      // AWS THROTTLED gateway response
 	msgInternal          = "Internal server error"                                  // AWS
 	msgIncompleteAuthFmt = "Authorization header requires '%s' parameter."          // AWS, without the echo of the header
+	msgBadBody           = "The request body could not be read."                    // ours
 )
 
 // Error is a failed @connections request: Code is the AWS error type, Message is safe to
@@ -87,6 +91,8 @@ func status(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case CodeLimitExceeded:
 		return http.StatusTooManyRequests
+	case CodeBadRequest:
+		return http.StatusBadRequest
 	case CodeForbidden, CodeInvalidSignature, CodeIncompleteSignature,
 		CodeUnrecognizedClient, CodeMissingAuthenticationToken:
 		return http.StatusForbidden

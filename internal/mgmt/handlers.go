@@ -1,32 +1,43 @@
 package mgmt
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // opFunc is one operation on the connection id, given the request body that was
 // authenticated. It writes the success response or returns an error for [server.handle].
 type opFunc func(w http.ResponseWriter, r *http.Request, id string, body []byte) error
 
-// handle adapts an operation: it checks the stage, reads the body (at most MaxPayload+1
-// bytes), authenticates the request, runs op and maps any error once, in writeError, to
-// a status, X-Amzn-ErrorType and a {"message"} body. Failures are logged without the
-// Authorization header, the signature or the payload.
+// handle adapts an operation: it checks the stage and every part of the signature that
+// can be checked before the body is read (sigv4.go: checkHeaders), verifies the signature
+// before the body too when the client sent X-Amz-Content-Sha256, reads the body (at most
+// MaxPayload bytes), checks it against the signature, runs op and maps any error once, in
+// writeError, to a status, X-Amzn-ErrorType and a {"message"} body. A request refused
+// before its body was read is answered at once and its connection closed, so that a
+// client trickling a body it was never going to be allowed to send holds nothing.
+// Failures are logged without the Authorization header, the signature or the payload.
 func (s *server) handle(op opFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
-		err := s.serve(w, r, id, op)
+		bodyRead, err := s.serve(w, r, id, op)
 		if err == nil {
 			return
 		}
 		e := asError(err)
-		code := writeError(w, e)
+		var code int
+		if bodyRead || r.ContentLength == 0 {
+			code = writeError(w, e)
+		} else {
+			code = refuseUnread(w, e)
+		}
 		level := slog.LevelInfo
 		switch {
 		case code >= 500:
@@ -41,46 +52,75 @@ func (s *server) handle(op opFunc) http.Handler {
 			slog.String("connectionId", id),
 			slog.Int("status", code),
 			slog.String("errorType", e.Code),
+			slog.Bool("bodyRead", bodyRead),
 			slog.Any("err", e.Err))
 	})
 }
 
-func (s *server) serve(w http.ResponseWriter, r *http.Request, id string, op opFunc) error {
-	if stage := r.PathValue("stage"); stage != "" && stage != s.stage {
-		return newError(CodeForbidden, msgForbidden, fmt.Errorf("unknown stage %q", stage))
-	}
-	if r.Header.Get("Authorization") == "" && !s.allowUnsigned {
-		// Refuse before reading a body that no one signed.
-		return newError(CodeMissingAuthenticationToken, msgMissingAuth, errors.New("no Authorization header"))
-	}
-	body, err := s.readBody(r)
-	if err != nil {
-		return err
-	}
-	if err := s.authenticate(r, body); err != nil {
-		return err
-	}
-	return op(w, r, id, body)
+// refuseUnread writes e for a request whose body was not read, then drops the
+// connection. Connection: close stops net/http from reading (up to 256 KiB of) the body
+// to reuse the connection before it sends the answer; the past read deadline stops it
+// from doing so after. It returns the status.
+func refuseUnread(w http.ResponseWriter, e *Error) int {
+	w.Header().Set("Connection", "close")
+	code := writeError(w, e)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()                          // not supported by some test recorders: then nothing waits anyway
+	_ = rc.SetReadDeadline(time.Unix(1, 0)) // likewise
+	return code
 }
 
-// readBody reads the whole body, refusing one longer than MaxPayload.
-func (s *server) readBody(r *http.Request) ([]byte, error) {
+// serve runs one request; bodyRead reports whether its body was read (when serve fails,
+// whether the connection may be reused).
+func (s *server) serve(w http.ResponseWriter, r *http.Request, id string, op opFunc) (bodyRead bool, err error) {
+	if stage := r.PathValue("stage"); stage != "" && stage != s.stage {
+		return false, newError(CodeForbidden, msgForbidden, fmt.Errorf("unknown stage %q", stage))
+	}
+	sr, err := s.checkHeaders(r)
+	if err != nil {
+		return false, err
+	}
+	if sr != nil && sr.claimed != "" {
+		// The client stated the payload hash: the signature can be verified now.
+		if err := sr.verify(r, sr.claimed); err != nil {
+			return false, err
+		}
+	}
 	if r.ContentLength > int64(s.maxPayload) {
-		return nil, newError(CodePayloadTooLarge, msgPayloadTooLarge,
+		return false, newError(CodePayloadTooLarge, msgPayloadTooLarge,
 			fmt.Errorf("content-length %d exceeds %d", r.ContentLength, s.maxPayload))
 	}
-	if r.Body == nil { // only outside a server
-		return nil, nil
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, int64(s.maxPayload)+1))
+	body, payloadHash, err := s.readBody(r)
 	if err != nil {
-		return nil, newError(CodeInternal, msgInternal, fmt.Errorf("read body: %w", err))
+		return false, err // not all of it was read: the connection is not reused
+	}
+	if sr != nil {
+		if err := sr.checkBody(r, payloadHash); err != nil {
+			return true, err
+		}
+	}
+	return true, op(w, r, id, body)
+}
+
+// readBody reads the whole body, at most MaxPayload bytes, hashing it as it goes; the
+// listener's read deadline (Limits.ReadTimeout) bounds how long that may take. It
+// returns the body and its SHA-256 in lowercase hex.
+func (s *server) readBody(r *http.Request) ([]byte, string, error) {
+	h := sha256.New()
+	var body []byte
+	if r.Body != nil { // nil only outside a server
+		var err error
+		body, err = io.ReadAll(io.TeeReader(io.LimitReader(r.Body, int64(s.maxPayload)+1), h))
+		if err != nil {
+			// A read deadline that passed, a client that went away, broken chunking.
+			return nil, "", newError(CodeBadRequest, msgBadBody, fmt.Errorf("read body: %w", err))
+		}
 	}
 	if len(body) > s.maxPayload {
-		return nil, newError(CodePayloadTooLarge, msgPayloadTooLarge,
+		return nil, "", newError(CodePayloadTooLarge, msgPayloadTooLarge,
 			fmt.Errorf("body exceeds %d bytes", s.maxPayload))
 	}
-	return body, nil
+	return body, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // post is PostToConnection: the body, as raw bytes, becomes one message. 200, no body.
@@ -146,9 +186,13 @@ func (s *server) noMethod(_ http.ResponseWriter, r *http.Request, id string, _ [
 		fmt.Errorf("method %s not served", r.Method))
 }
 
-// notFound answers every path outside the API.
+// notFound answers every path outside the API, without reading any body.
 func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
-	writeError(w, newError(CodeForbidden, msgForbidden, nil))
+	if e := newError(CodeForbidden, msgForbidden, nil); r.ContentLength == 0 {
+		writeError(w, e)
+	} else {
+		refuseUnread(w, e)
+	}
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "@connections request failed",
 		slog.String("method", r.Method), slog.Int("status", http.StatusForbidden),
 		slog.String("errorType", CodeForbidden), slog.String("err", "no such route"))

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,7 +80,23 @@ func TestJSSDKInterop(t *testing.T) {
 			}
 			o := testOptions(t, conns)
 			o.Credentials = []Credential{tt.creds}
-			srv := startServer(t, o)
+			h, err := New(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The JS SDK states the payload hash (X-Amz-Content-Sha256, signed), so its
+			// requests take the path that verifies the signature before the body is read.
+			var mu sync.Mutex
+			var hashless []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !isHexSHA256(r.Header.Get("X-Amz-Content-Sha256")) || !strings.Contains(r.Header.Get("Authorization"), ";x-amz-content-sha256;") {
+					mu.Lock()
+					hashless = append(hashless, r.Method+" "+r.URL.Path)
+					mu.Unlock()
+				}
+				h.ServeHTTP(w, r)
+			}))
+			t.Cleanup(srv.Close)
 
 			runCtx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 			defer cancel()
@@ -121,6 +140,11 @@ func TestJSSDKInterop(t *testing.T) {
 			}
 			if diff := cmp.Diff(wantCalls, rec.Calls()); diff != "" {
 				t.Errorf("calls (-want +got):\n%s", diff)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(hashless) > 0 {
+				t.Errorf("JS SDK requests without a signed X-Amz-Content-Sha256: %v", hashless)
 			}
 		})
 	}

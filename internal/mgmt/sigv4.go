@@ -147,71 +147,143 @@ func validHeaderName(s string) bool {
 	return true
 }
 
-// authenticate checks r's signature over body. It returns nil for a request that
-// verifies (or is unsigned while unsigned requests are allowed) and an *Error otherwise.
-func (s *server) authenticate(r *http.Request, body []byte) error {
+// signedRequest is a request whose Authorization header passed every check that does
+// not need the body: its shape, the algorithm, the credential scope (date, region,
+// service), a known access key, X-Amz-Date within the skew, the signed headers present.
+// What is left is the signature, which covers the payload hash.
+type signedRequest struct {
+	auth    authorization
+	key     []byte // the derived signing key of auth's scope
+	amzDate string
+	// claimed is the X-Amz-Content-Sha256 the client sent (64 lowercase hex digits), or
+	// "" when it sent none: then the signature can only be checked once the body is read.
+	claimed string
+}
+
+// checkHeaders runs every check of r's signature that can be made before its body is
+// read. It returns nil and no error for an unsigned request while unsigned requests are
+// allowed, and an *Error for a request that must be refused.
+func (s *server) checkHeaders(r *http.Request) (*signedRequest, error) {
 	values := r.Header.Values("Authorization")
 	if len(values) == 0 {
 		if s.allowUnsigned {
-			return nil
+			return nil, nil
 		}
-		return newError(CodeMissingAuthenticationToken, msgMissingAuth, errors.New("no Authorization header"))
+		return nil, newError(CodeMissingAuthenticationToken, msgMissingAuth, errors.New("no Authorization header"))
 	}
 	if len(values) > 1 {
-		return newError(CodeIncompleteSignature, "Authorization header must appear once.", errors.New("several Authorization headers"))
+		return nil, newError(CodeIncompleteSignature, "Authorization header must appear once.", errors.New("several Authorization headers"))
 	}
 	a, err := parseAuthorization(values[0])
 	if err != nil {
-		return newError(CodeIncompleteSignature, err.Error(), err)
+		return nil, newError(CodeIncompleteSignature, err.Error(), err)
 	}
 	secret, ok := s.secrets[a.AccessKeyID]
 	if !ok {
-		return newError(CodeUnrecognizedClient, msgUnknownKey, fmt.Errorf("unknown access key id %q", a.AccessKeyID))
+		return nil, newError(CodeUnrecognizedClient, msgUnknownKey, fmt.Errorf("unknown access key id %q", a.AccessKeyID))
 	}
 	if s.region != "" && a.Region != s.region {
-		return newError(CodeInvalidSignature, "Credential should be scoped to a valid region.",
+		return nil, newError(CodeInvalidSignature, "Credential should be scoped to a valid region.",
 			fmt.Errorf("key %s: region %q, want %q", a.AccessKeyID, a.Region, s.region))
 	}
 	if !slices.Contains(a.SignedHeaders, "host") {
-		return newError(CodeInvalidSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+		return nil, newError(CodeInvalidSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
 			fmt.Errorf("key %s: host not signed", a.AccessKeyID))
+	}
+	for _, name := range a.SignedHeaders {
+		if !hasHeader(r, name) {
+			// The client signed a header it did not send: the signature cannot match.
+			return nil, newError(CodeInvalidSignature, msgBadSignature,
+				fmt.Errorf("key %s: signed header %q absent", a.AccessKeyID, name))
+		}
 	}
 
 	amzDate, t, err := requestTime(r)
 	if err != nil {
-		return newError(CodeIncompleteSignature, err.Error(), err)
+		return nil, newError(CodeIncompleteSignature, err.Error(), err)
 	}
 	if a.Date != amzDate[:8] {
-		return newError(CodeInvalidSignature, fmt.Sprintf(
+		return nil, newError(CodeInvalidSignature, fmt.Sprintf(
 			"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
 			a.Date, amzDate[:8], amzDate), fmt.Errorf("key %s: scope date mismatch", a.AccessKeyID))
 	}
 	now := s.now().UTC()
 	if t.Before(now.Add(-maxSkew)) {
-		return newError(CodeInvalidSignature, fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - 5 min.)",
+		return nil, newError(CodeInvalidSignature, fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - 5 min.)",
 			amzDate, now.Add(-maxSkew).Format(amzDateFmt), now.Format(amzDateFmt)),
 			fmt.Errorf("key %s: signature expired", a.AccessKeyID))
 	}
 	if t.After(now.Add(maxSkew)) {
-		return newError(CodeInvalidSignature, fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + 5 min.)",
+		return nil, newError(CodeInvalidSignature, fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + 5 min.)",
 			amzDate, now.Add(maxSkew).Format(amzDateFmt), now.Format(amzDateFmt)),
 			fmt.Errorf("key %s: signature not yet current", a.AccessKeyID))
 	}
 
-	sum := sha256.Sum256(body)
-	payloadHash := hex.EncodeToString(sum[:])
-	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" && h != payloadHash {
-		// The header is a claim about the body; the body is what counts.
-		return newError(CodeInvalidSignature, msgBadSignature,
-			fmt.Errorf("key %s: x-amz-content-sha256 does not match the body", a.AccessKeyID))
+	sr := &signedRequest{auth: a, key: s.keys.get(secret, a), amzDate: amzDate}
+	switch claims := r.Header.Values("X-Amz-Content-Sha256"); {
+	case len(claims) > 1:
+		return nil, newError(CodeIncompleteSignature, "X-Amz-Content-Sha256 must appear once.",
+			fmt.Errorf("key %s: several x-amz-content-sha256 headers", a.AccessKeyID))
+	case len(claims) == 1:
+		if !isHexSHA256(claims[0]) {
+			return nil, newError(CodeInvalidSignature, "X-Amz-Content-Sha256 must be the hex SHA-256 of the payload.",
+				fmt.Errorf("key %s: x-amz-content-sha256 is not a hex SHA-256", a.AccessKeyID))
+		}
+		sr.claimed = claims[0]
 	}
+	return sr, nil
+}
 
-	canonical := canonicalRequest(r, a.SignedHeaders, payloadHash)
-	want := signWith(s.keys.get(secret, a), a, amzDate, canonical)
-	if !hmac.Equal([]byte(want), []byte(a.Signature)) {
-		return newError(CodeInvalidSignature, msgBadSignature, fmt.Errorf("key %s: signature mismatch", a.AccessKeyID))
+// verify checks the signature of r over the payload hash (lowercase hex).
+func (sr *signedRequest) verify(r *http.Request, payloadHash string) error {
+	canonical := canonicalRequest(r, sr.auth.SignedHeaders, payloadHash)
+	want := signWith(sr.key, sr.auth, sr.amzDate, canonical)
+	if !hmac.Equal([]byte(want), []byte(sr.auth.Signature)) {
+		return newError(CodeInvalidSignature, msgBadSignature, fmt.Errorf("key %s: signature mismatch", sr.auth.AccessKeyID))
 	}
 	return nil
+}
+
+// checkBody checks the hash of the body that was read against the request: against the
+// claimed X-Amz-Content-Sha256, whose signature was verified before the body was read,
+// or, without one, by verifying the signature over it now.
+func (sr *signedRequest) checkBody(r *http.Request, payloadHash string) error {
+	if sr.claimed == "" {
+		return sr.verify(r, payloadHash)
+	}
+	if !hmac.Equal([]byte(payloadHash), []byte(sr.claimed)) {
+		// The header is a claim about the body; the body is what counts.
+		return newError(CodeInvalidSignature, msgBadSignature,
+			fmt.Errorf("key %s: x-amz-content-sha256 does not match the body", sr.auth.AccessKeyID))
+	}
+	return nil
+}
+
+// hasHeader reports whether r carries the header name (lowercase), as the canonical
+// request reads it.
+func hasHeader(r *http.Request, name string) bool {
+	switch name {
+	case "host":
+		return r.Host != ""
+	case "content-length":
+		return r.ContentLength >= 0 || len(r.Header.Values(name)) > 0
+	case "transfer-encoding":
+		return len(r.TransferEncoding) > 0
+	}
+	return len(r.Header.Values(name)) > 0
+}
+
+// isHexSHA256 reports whether v is 64 lowercase hex digits.
+func isHexSHA256(v string) bool {
+	if len(v) != sha256.Size*2 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // requestTime is the signing time from X-Amz-Date, or from Date when that is absent, in

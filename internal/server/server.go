@@ -127,7 +127,15 @@ func Serve(ctx context.Context, cfg *config.Config, deps Deps, ready func(Addrs)
 		// WebSockets upgrade HTTP/1.1 connections: never negotiate h2.
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 	}
-	mSrv := &http.Server{Handler: ops, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
+	m := cfg.Server.Management
+	mSrv, err := mgmt.NewHTTPServer(ops, mgmt.Limits{
+		ReadHeaderTimeout: m.ReadHeaderTimeout.D(), ReadTimeout: m.ReadTimeout.D(), WriteTimeout: m.WriteTimeout.D(),
+		IdleTimeout: m.IdleTimeout.D(), MaxHeaderBytes: m.MaxHeaderBytes,
+	}, errLog)
+	if err != nil {
+		_ = g.Shutdown(ctx)
+		return fmt.Errorf("Server.Management: %w", err)
+	}
 
 	wsLn, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
