@@ -72,12 +72,17 @@ func New(cfg Config, keys KeySource, opts ...Option) (*Authorizer, error) {
 
 // inputs are the parts of a request the decision reads.
 type inputs struct {
-	jwt, csrfCookie []string
-	origins         []string
-	presented       []string // CSRF tokens from the query and the subprotocol list
-	subprotocol     string   // the subprotocol entry that carried a CSRF token
-	cookieBytes     int
+	jwt         []string // every cookie named JWTCookie, in order
+	csrfCookie  []string // every cookie named CSRFCookie; read only for unbound double submit
+	origins     []string
+	presented   []string // CSRF tokens from the query and the subprotocol list
+	subprotocol string   // the subprotocol entry that carried a CSRF token
+	cookieBytes int
 }
+
+// bound reports whether the CSRF token is checked against the JWT's binding claim
+// (signed double submit): then the CSRF cookie is never read.
+func (a *Authorizer) bound() bool { return !a.cfg.DisableCSRF && a.cfg.CSRFClaim != "" }
 
 func (a *Authorizer) extract(r Request) inputs {
 	var in inputs
@@ -103,12 +108,13 @@ func (a *Authorizer) extract(r Request) inputs {
 	for _, c := range cookies {
 		in.cookieBytes += len(c)
 	}
+	readCSRFCookie := !a.cfg.DisableCSRF && !a.bound()
 	if in.cookieBytes <= a.cfg.MaxCookieBytes {
 		scanCookies(cookies, func(name, value string) bool {
-			switch name {
-			case a.cfg.JWTCookie:
+			switch {
+			case name == a.cfg.JWTCookie:
 				in.jwt = append(in.jwt, value)
-			case a.cfg.CSRFCookie:
+			case name == a.cfg.CSRFCookie && readCSRFCookie:
 				in.csrfCookie = append(in.csrfCookie, value)
 			}
 			return true
@@ -116,6 +122,21 @@ func (a *Authorizer) extract(r Request) inputs {
 	}
 	in.presented = append(in.presented, r.Query[a.cfg.CSRFQueryParam]...)
 	return in
+}
+
+// CSRFQueryParam returns the query parameter that presents the CSRF token, or "" when
+// the CSRF check is off.
+func (a *Authorizer) CSRFQueryParam() string {
+	if a.cfg.DisableCSRF {
+		return ""
+	}
+	return a.cfg.CSRFQueryParam
+}
+
+// CSRFInSubprotocol reports whether r presents a CSRF token as a Sec-WebSocket-Protocol
+// entry (the other transport besides [Authorizer.CSRFQueryParam]).
+func (a *Authorizer) CSRFInSubprotocol(r Request) bool {
+	return !a.cfg.DisableCSRF && a.extract(r).subprotocol != ""
 }
 
 // Decide decides one handshake. It never panics on any input and never allows without a
@@ -126,32 +147,36 @@ func (a *Authorizer) Decide(ctx context.Context, r Request) Decision {
 
 func unauthorized(reason string) Decision { return Decision{Outcome: Unauthorized, Reason: reason} }
 
+// session is one JWT cookie that verified.
+type session struct {
+	claims jwt.MapClaims
+	sub    string
+	exp    time.Time
+}
+
 func (a *Authorizer) decide(ctx context.Context, in inputs) Decision {
-	// 1. The cookies.
+	// 1. The cookies. Several JWT cookies are what cookie tossing from a sibling host
+	// looks like: only a binding claim can tell which one is this page's session.
 	switch {
 	case in.cookieBytes > a.cfg.MaxCookieBytes:
 		return unauthorized(fmt.Sprintf("cookie header too large (%d bytes, limit %d)", in.cookieBytes, a.cfg.MaxCookieBytes))
 	case len(in.jwt) == 0:
 		return unauthorized("no JWT cookie")
-	case len(in.jwt) > 1:
+	case len(in.jwt) > 1 && !a.bound():
 		return unauthorized(fmt.Sprintf("JWT cookie present %d times", len(in.jwt)))
+	case len(in.jwt) > MaxJWTCookies:
+		return unauthorized(fmt.Sprintf("JWT cookie present %d times (limit %d)", len(in.jwt), MaxJWTCookies))
 	case len(in.csrfCookie) > 1:
 		return unauthorized(fmt.Sprintf("CSRF cookie present %d times", len(in.csrfCookie)))
-	case !isCookieValue(in.jwt[0]):
-		return unauthorized("JWT cookie value malformed")
 	}
 
-	// 2. The token.
-	claims, d := a.verify(ctx, in.jwt[0])
-	if claims == nil {
+	// 2. The token: every JWT cookie is verified; the one whose binding claim equals the
+	// presented CSRF token is the session (the first that verified when none is).
+	s, d := a.session(ctx, in)
+	if s == nil {
 		return d
 	}
-	sub, _ := claims["sub"].(string)
-	if sub == "" {
-		return unauthorized("token has no sub")
-	}
-	exp, _ := claims.GetExpirationTime() // required and checked by the parser
-	d = Decision{PrincipalID: sub, ExpiresAt: exp.Time}
+	d = Decision{PrincipalID: s.sub, ExpiresAt: s.exp}
 
 	// 3. The Origin.
 	switch {
@@ -163,18 +188,19 @@ func (a *Authorizer) decide(ctx context.Context, in inputs) Decision {
 		return d.deny("Origin not allowed")
 	}
 
-	// 4. CSRF: double submit, and signed double submit when a binding claim is set.
+	// 4. CSRF: the presented token against the binding claim (signed double submit) or,
+	// without one, against the CSRF cookie (plain double submit).
 	if !a.cfg.DisableCSRF {
-		if reason := a.checkCSRF(in, claims); reason != "" {
+		if reason := a.checkCSRF(in, s.claims); reason != "" {
 			return d.deny(reason)
 		}
 		d.Subprotocol = in.subprotocol
 	}
 
 	// 5. The result.
-	d.Context = map[string]any{"sub": sub, "exp": float64(exp.Unix())}
+	d.Context = map[string]any{"sub": s.sub, "exp": float64(s.exp.Unix())}
 	for _, name := range a.cfg.ContextClaims {
-		switch v := claims[name].(type) {
+		switch v := s.claims[name].(type) {
 		case string, bool, float64:
 			d.Context[name] = v
 		}
@@ -184,6 +210,52 @@ func (a *Authorizer) decide(ctx context.Context, in inputs) Decision {
 	}
 	d.Outcome, d.Reason = Allow, "allowed"
 	return d
+}
+
+// session verifies every JWT cookie of in and returns the one that verifies and is bound
+// to the presented CSRF token, else the first that verifies; with none, nil and the
+// decision to return: Error if any verification could not be made (a key store down),
+// else the first refusal. A tossed cookie therefore never refuses a request that
+// also carries the session its token is bound to.
+func (a *Authorizer) session(ctx context.Context, in inputs) (*session, Decision) {
+	var first *session
+	var refusal, failure Decision
+	for _, raw := range in.jwt {
+		var d Decision
+		var s *session
+		if !isCookieValue(raw) {
+			d = unauthorized("JWT cookie value malformed")
+		} else if claims, vd := a.verify(ctx, raw); claims == nil {
+			d = vd
+		} else if sub, _ := claims["sub"].(string); sub == "" {
+			d = unauthorized("token has no sub")
+		} else {
+			exp, _ := claims.GetExpirationTime() // required and checked by the parser
+			s = &session{claims: claims, sub: sub, exp: exp.Time}
+		}
+		if s == nil {
+			if d.Outcome == Error && failure.Reason == "" {
+				failure = d
+			}
+			if refusal.Reason == "" {
+				refusal = d
+			}
+			continue
+		}
+		if !a.bound() || a.boundTo(s.claims, in.presented) == "" {
+			return s, Decision{}
+		}
+		if first == nil {
+			first = s
+		}
+	}
+	switch {
+	case first != nil:
+		return first, Decision{}
+	case failure.Reason != "":
+		return nil, failure
+	}
+	return nil, refusal
 }
 
 func (d Decision) deny(reason string) Decision {
@@ -253,6 +325,9 @@ func tokenErrorReason(err error) string {
 
 // checkCSRF returns why the CSRF check fails, or "" when it passes.
 func (a *Authorizer) checkCSRF(in inputs, claims jwt.MapClaims) string {
+	if a.bound() {
+		return a.boundTo(claims, in.presented)
+	}
 	if len(in.csrfCookie) == 0 {
 		return "no CSRF cookie"
 	}
@@ -268,12 +343,22 @@ func (a *Authorizer) checkCSRF(in inputs, claims jwt.MapClaims) string {
 			return "CSRF token does not match the CSRF cookie"
 		}
 	}
-	if a.cfg.CSRFClaim != "" {
-		bound, _ := claims[a.cfg.CSRFClaim].(string)
-		if bound == "" {
-			return "token has no CSRF binding claim"
-		}
-		if subtle.ConstantTimeCompare([]byte(bound), []byte(cookie)) != 1 {
+	return ""
+}
+
+// boundTo returns why the presented CSRF tokens are not all the binding claim of claims
+// (compared in constant time), or "" when they are. The CSRF cookie plays no part: a
+// cookie planted by a sibling host can neither pass nor fail this check.
+func (a *Authorizer) boundTo(claims jwt.MapClaims, presented []string) string {
+	if len(presented) == 0 {
+		return "no CSRF token presented (query parameter or subprotocol)"
+	}
+	bound, _ := claims[a.cfg.CSRFClaim].(string)
+	if bound == "" {
+		return "token has no CSRF binding claim"
+	}
+	for _, p := range presented {
+		if subtle.ConstantTimeCompare([]byte(p), []byte(bound)) != 1 {
 			return "CSRF token is not bound to this session"
 		}
 	}

@@ -177,15 +177,12 @@ func TestDecide(t *testing.T) {
 		{name: "no cookie header", req: request("", testOrigin, testCSRF), want: unauth("no JWT cookie")},
 		{name: "no JWT cookie", req: request("CSRF-TOKEN="+testCSRF, testOrigin, testCSRF), want: unauth("no JWT cookie")},
 		{name: "empty JWT cookie", req: request("JWT=; CSRF-TOKEN="+testCSRF, testOrigin, testCSRF), want: unauth("JWT cookie value malformed")},
-		{name: "duplicated JWT cookie (cookie tossing)",
-			req:  request("JWT="+valid+"; JWT="+hs256(t, func(c jwt.MapClaims) { c["sub"] = "mallory" })+"; CSRF-TOKEN="+testCSRF, testOrigin, testCSRF),
-			want: unauth("JWT cookie present 2 times")},
 		{name: "duplicated JWT cookie across two Cookie headers",
 			req: Request{Headers: map[string][]string{"cookie": {"JWT=" + valid, "JWT=" + valid + "; CSRF-TOKEN=" + testCSRF}, "origin": {testOrigin}},
 				Query: map[string][]string{"csrf": {testCSRF}}},
-			want: unauth("JWT cookie present 2 times")},
-		{name: "duplicated CSRF cookie", req: request(cookies(valid, testCSRF)+"; CSRF-TOKEN=evil", testOrigin, testCSRF),
-			want: unauth("CSRF cookie present 2 times")},
+			want: result{Outcome: Allow, Reason: "allowed", PrincipalID: "alice", Context: allowContext}},
+		{name: "duplicated CSRF cookie is not read with a binding claim", req: request(cookies(valid, testCSRF)+"; CSRF-TOKEN=evil", testOrigin, testCSRF),
+			want: result{Outcome: Allow, Reason: "allowed", PrincipalID: "alice", Context: allowContext}},
 		{name: "alg none", req: request(cookies(sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, validClaims(), nil), testCSRF), testOrigin, testCSRF),
 			want: unauth("invalid token: algorithm not allowed")},
 		{name: "HS256 signed with the RSA public key, RS256 allowed", cfg: &rsaCfg, keys: fixedKey(&keys.rsa.PublicKey),
@@ -237,20 +234,24 @@ func TestDecide(t *testing.T) {
 			want: result{Outcome: Allow, Reason: "allowed", PrincipalID: "alice", Context: allowContext}},
 		{name: "missing CSRF token", req: request(cookies(valid, testCSRF), testOrigin, ""),
 			want: deny("no CSRF token presented (query parameter or subprotocol)")},
-		{name: "missing CSRF cookie", req: request("JWT="+valid, testOrigin, testCSRF), want: deny("no CSRF cookie")},
+		{name: "no CSRF cookie: not needed with a binding claim", req: request("JWT="+valid, testOrigin, testCSRF),
+			want: result{Outcome: Allow, Reason: "allowed", PrincipalID: "alice", Context: allowContext}},
 		{name: "CSRF mismatch", req: request(cookies(valid, testCSRF), testOrigin, testCSRF+"x"),
-			want: deny("CSRF token does not match the CSRF cookie")},
+			want: deny("CSRF token is not bound to this session")},
 		// The attacker tosses their own CSRF cookie from a sibling subdomain and presents
-		// its value: plain double submit passes, the binding claim does not.
+		// its value: the binding claim refuses it.
 		{name: "CSRF from another session (binding claim)", req: request(cookies(valid, "attacker-session-csrf-token"), testOrigin, "attacker-session-csrf-token"),
 			want: deny("CSRF token is not bound to this session")},
+		// ... and a tossed CSRF cookie does not stop the page that presents its own token.
+		{name: "tossed CSRF cookie, own token presented", req: request(cookies(valid, "guess"), testOrigin, testCSRF),
+			want: result{Outcome: Allow, Reason: "allowed", PrincipalID: "alice", Context: allowContext}},
 		{name: "another session's consistent token and CSRF", req: request(cookies(otherSession, "another-session-csrf-token-xyz"), testOrigin, "another-session-csrf-token-xyz"),
 			want: result{Outcome: Allow, Reason: "allowed", PrincipalID: "alice", Context: allowContext}},
 		{name: "token without binding claim", req: request(cookies(hs256(t, func(c jwt.MapClaims) { delete(c, "csrf") }), testCSRF), testOrigin, testCSRF),
 			want: deny("token has no CSRF binding claim")},
 		{name: "one of two presented CSRF tokens wrong",
 			req:  withSubprotocol(request(cookies(valid, testCSRF), testOrigin, testCSRF), "chat.v1, csrf.wrong"),
-			want: deny("CSRF token does not match the CSRF cookie")},
+			want: deny("CSRF token is not bound to this session")},
 		{name: "CSRF in subprotocol", req: withSubprotocol(request(cookies(valid, testCSRF), testOrigin, ""), "chat.v1, csrf."+testCSRF),
 			want: result{Outcome: Allow, Reason: "allowed", PrincipalID: "alice", Context: allowContext}},
 		{name: "evil Origin", req: request(cookies(valid, testCSRF), "https://evil.test", testCSRF), want: deny("Origin not allowed")},
@@ -284,6 +285,122 @@ func TestDecide(t *testing.T) {
 			d := newTestAuthorizer(t, cfg, ks).Decide(context.Background(), tt.req)
 			got := result{Outcome: d.Outcome, Reason: d.Reason, PrincipalID: d.PrincipalID, Context: d.Context}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("decision (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDecideTossedJWTCookies is the rule for several JWT cookies (cookie tossing from a
+// sibling host): with a binding claim the cookie that verifies and is bound to the
+// presented token decides, so a tossed cookie can neither refuse the user nor swap
+// the session; without one, more than one JWT cookie is refused.
+func TestDecideTossedJWTCookies(t *testing.T) {
+	const malloryCSRF = "mallory-session-csrf-token-0123"
+	alice := hs256(t, nil)
+	mallory := hs256(t, func(c jwt.MapClaims) { c["sub"], c["csrf"] = "mallory", malloryCSRF })
+	expired := hs256(t, func(c jwt.MapClaims) { c["exp"] = testNow.Add(-time.Second).Unix() })
+	foreign := sign(t, jwt.SigningMethodHS256, []byte(strings.Repeat("x", 40)), validClaims(), nil)
+	jar := func(tokens ...string) string {
+		var b strings.Builder
+		for _, tok := range tokens {
+			b.WriteString("JWT=" + tok + "; ")
+		}
+		return b.String() + "CSRF-TOKEN=guess"
+	}
+	unbound := baseConfig()
+	unbound.CSRFClaim = ""
+	allowAs := func(sub string) result { return result{Outcome: Allow, Reason: "allowed", PrincipalID: sub} }
+
+	for _, tc := range []struct {
+		name string
+		cfg  *Config
+		keys KeySource
+		req  Request
+		want result
+	}{
+		{name: "tossed session first, own token presented", req: request(jar(mallory, alice), testOrigin, testCSRF), want: allowAs("alice")},
+		{name: "tossed session last, own token presented", req: request(jar(alice, mallory), testOrigin, testCSRF), want: allowAs("alice")},
+		{name: "own token as a subprotocol", req: withSubprotocol(request(jar(mallory, alice), testOrigin, ""), "chat, csrf."+testCSRF),
+			want: allowAs("alice")},
+		// The attacker's session is used only with the attacker's token, which the
+		// victim's page never presents.
+		{name: "the tossed session's own token", req: request(jar(alice, mallory), testOrigin, malloryCSRF), want: allowAs("mallory")},
+		{name: "only the tossed session: the page's token is not bound to it", req: request(jar(mallory), testOrigin, testCSRF),
+			want: result{Outcome: Deny, Reason: "CSRF token is not bound to this session", PrincipalID: "mallory"}},
+		{name: "two sessions, neither bound: the first is named", req: request(jar(mallory, alice), testOrigin, "guess"),
+			want: result{Outcome: Deny, Reason: "CSRF token is not bound to this session", PrincipalID: "mallory"}},
+		{name: "two sessions, no token presented", req: request(jar(mallory, alice), testOrigin, ""),
+			want: result{Outcome: Deny, Reason: "no CSRF token presented (query parameter or subprotocol)", PrincipalID: "mallory"}},
+		{name: "two sessions, cross-site Origin", req: request(jar(mallory, alice), "https://evil.test", testCSRF),
+			want: result{Outcome: Deny, Reason: "Origin not allowed", PrincipalID: "alice"}},
+		{name: "tossed garbage, expired and foreign tokens", req: request(jar("x;y", expired, foreign, alice), testOrigin, testCSRF), want: allowAs("alice")},
+		{name: "tossed malformed value", req: request("JWT=\xff; "+jar(alice), testOrigin, testCSRF), want: allowAs("alice")},
+		{name: "none verifies: the first refusal", req: request(jar(expired, foreign), testOrigin, testCSRF),
+			want: result{Outcome: Unauthorized, Reason: "invalid token: expired"}},
+		{name: "a tossed token whose key cannot be fetched", keys: keySourceFunc(func(_ context.Context, _, kid string) (any, error) {
+			if kid == "attacker" {
+				return nil, errors.New("jwks: fetch failed")
+			}
+			return keys.hmacKey, nil
+		}), req: request(jar(sign(t, jwt.SigningMethodHS256, keys.hmacKey, validClaims(), map[string]any{"kid": "attacker"}), alice), testOrigin, testCSRF),
+			want: allowAs("alice")},
+		{name: "none verifies, one key unavailable: error", keys: keySourceFunc(func(context.Context, string, string) (any, error) {
+			return nil, errors.New("jwks: fetch failed")
+		}), req: request(jar(expired, alice), testOrigin, testCSRF),
+			want: result{Outcome: Error, Reason: "verification key unavailable: jwks: fetch failed"}},
+		{name: "four JWT cookies", req: request(jar(mallory, expired, foreign, alice), testOrigin, testCSRF), want: allowAs("alice")},
+		{name: "five JWT cookies", req: request(jar(mallory, expired, foreign, mallory, alice), testOrigin, testCSRF),
+			want: result{Outcome: Unauthorized, Reason: "JWT cookie present 5 times (limit 4)"}},
+		{name: "without a binding claim two JWT cookies are refused", cfg: &unbound,
+			req: request(jar(alice, alice), testOrigin, "guess"), want: result{Outcome: Unauthorized, Reason: "JWT cookie present 2 times"}},
+		{name: "without the CSRF check two JWT cookies are refused",
+			cfg: func() *Config { c := baseConfig(); c.DisableCSRF = true; return &c }(),
+			req: request(jar(mallory, alice), testOrigin, testCSRF), want: result{Outcome: Unauthorized, Reason: "JWT cookie present 2 times"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := baseConfig()
+			if tc.cfg != nil {
+				cfg = *tc.cfg
+			}
+			ks := tc.keys
+			if ks == nil {
+				ks = fixedKey(keys.hmacKey)
+			}
+			d := newTestAuthorizer(t, cfg, ks).Decide(context.Background(), tc.req)
+			got := result{Outcome: d.Outcome, Reason: d.Reason, PrincipalID: d.PrincipalID}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("decision (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDecidePlainDoubleSubmit: without a binding claim the presented token must equal
+// the one CSRF cookie.
+func TestDecidePlainDoubleSubmit(t *testing.T) {
+	cfg := baseConfig()
+	cfg.CSRFClaim = ""
+	a := newTestAuthorizer(t, cfg, fixedKey(keys.hmacKey))
+	valid := hs256(t, nil)
+	for _, tc := range []struct {
+		name string
+		req  Request
+		want result
+	}{
+		{"cookie and token equal", request(cookies(valid, "plain-token"), testOrigin, "plain-token"), result{Outcome: Allow, Reason: "allowed", PrincipalID: "alice"}},
+		{"missing CSRF cookie", request("JWT="+valid, testOrigin, testCSRF), result{Outcome: Deny, Reason: "no CSRF cookie", PrincipalID: "alice"}},
+		{"CSRF mismatch", request(cookies(valid, testCSRF), testOrigin, testCSRF+"x"),
+			result{Outcome: Deny, Reason: "CSRF token does not match the CSRF cookie", PrincipalID: "alice"}},
+		{"duplicated CSRF cookie", request(cookies(valid, testCSRF)+"; CSRF-TOKEN=evil", testOrigin, testCSRF),
+			result{Outcome: Unauthorized, Reason: "CSRF cookie present 2 times"}},
+		{"oversized CSRF cookie", request(cookies(valid, strings.Repeat("a", MaxCSRFTokenBytes+1)), testOrigin, testCSRF),
+			result{Outcome: Deny, Reason: "CSRF cookie value malformed", PrincipalID: "alice"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := a.Decide(context.Background(), tc.req)
+			got := result{Outcome: d.Outcome, Reason: d.Reason, PrincipalID: d.PrincipalID}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("decision (-want +got):\n%s", diff)
 			}
 		})

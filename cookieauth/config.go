@@ -18,8 +18,13 @@ const (
 	DefaultMaxCookieBytes = 8192
 	// MaxResultBytes is API Gateway's limit on an authorizer's result.
 	MaxResultBytes = 8192
-	// MaxCSRFTokenBytes bounds the CSRF token's length.
+	// MaxCSRFTokenBytes bounds the CSRF cookie's length.
 	MaxCSRFTokenBytes = 512
+	// MaxJWTCookies bounds how many cookies named Config.JWTCookie a request may carry
+	// when a binding claim is set (without one, exactly one). A browser sends several
+	// when a sibling host tossed its own JWT cookie next to the user's (another Domain
+	// or Path); each is verified, so the bound also bounds the work of one request.
+	MaxJWTCookies = 4
 )
 
 // Config says what an Authorizer checks. The zero value of every field but Algorithms is
@@ -27,15 +32,22 @@ const (
 type Config struct {
 	// JWTCookie is the name of the cookie holding the JWT. Default "JWT".
 	JWTCookie string
-	// CSRFCookie is the name of the double-submit cookie. Default "CSRF-TOKEN".
+	// CSRFCookie is the name of the double-submit cookie. Default "CSRF-TOKEN". It is
+	// read only when CSRFClaim is empty (plain double submit); with a binding claim
+	// the presented token is checked against the claim and the cookie is ignored, so
+	// that a cookie planted by a sibling host cannot refuse anyone.
 	CSRFCookie string
 	// CSRFQueryParam is the query parameter that presents the CSRF token. Default "csrf".
 	CSRFQueryParam string
 	// CSRFSubprotocolPrefix, when the CSRF token is presented as a Sec-WebSocket-Protocol
 	// entry, is the entry's prefix (the token follows it). Default "csrf.".
 	CSRFSubprotocolPrefix string
-	// CSRFClaim names a JWT claim that must equal the CSRF token (signed double submit).
-	// Empty: no binding claim is checked.
+	// CSRFClaim names a JWT claim that must equal the presented CSRF token (signed double
+	// submit); the page gets the token from its own origin (the login response, a
+	// same-origin session endpoint), not from a cookie. With it, several JWT cookies (at
+	// most MaxJWTCookies) are accepted and the one bound to the presented token decides.
+	// Empty: plain double submit (the token must equal the CSRF cookie, and exactly one
+	// JWT cookie is accepted), which a sibling host that can set cookies can defeat.
 	CSRFClaim string
 	// DisableCSRF turns the CSRF check off, for clients that are not browsers. Default
 	// false: the CSRF token is required.

@@ -1,19 +1,23 @@
 // Package cookieauth decides a WebSocket handshake ($connect) from the browser's cookies.
 //
-// A browser app that logs users in with a JWT cookie (HttpOnly) and a CSRF-TOKEN cookie
-// (readable by the page: the double-submit pattern) cannot set headers on a WebSocket
-// handshake. The page therefore presents the CSRF token out of band, as a query parameter
-// or a Sec-WebSocket-Protocol entry, and the handshake carries the cookies and Origin.
-// An Authorizer verifies, in this order:
+// A browser app that logs users in with a JWT cookie (HttpOnly) cannot set headers on a
+// WebSocket handshake. The page therefore presents a CSRF token out of band, as a query
+// parameter or a Sec-WebSocket-Protocol entry, and the handshake carries the cookies and
+// Origin. The page gets the token from its own origin (its login response, a same-origin
+// session endpoint), not from a cookie every sibling host of the cookie's Domain could
+// read or replace. An Authorizer verifies, in this order:
 //
-//  1. the Cookie header: exactly one JWT cookie and at most one CSRF cookie (a name seen
-//     twice is refused: cookie tossing from a sibling subdomain makes "which one wins" an
-//     attack surface);
-//  2. the JWT: signature with an explicit algorithm allowlist and a key whose type matches
-//     the algorithm, exp required, nbf/iss/aud checked, bounded clock leeway;
+//  1. the Cookie header: at least one JWT cookie; with a binding claim (Config.CSRFClaim) at
+//     most [MaxJWTCookies], since a sibling host can toss its own next to the user's;
+//     without one exactly one, and at most one CSRF cookie;
+//  2. each JWT: signature with an explicit algorithm allowlist and a key whose type matches
+//     the algorithm, exp required, nbf/iss/aud checked, bounded clock leeway; the session
+//     is the one that verifies and is bound to the presented token (else the first that
+//     verifies), so a tossed cookie can neither refuse the user nor swap the session;
 //  3. the Origin against an allowlist (exact origins and https://*.example.com patterns);
-//  4. the CSRF token presented out of band equals the CSRF cookie and, when configured,
-//     the JWT's binding claim (signed double submit).
+//  4. the CSRF token presented out of band equals the session's binding claim (signed
+//     double submit; the CSRF cookie is then not read) or, without a binding claim, the
+//     CSRF cookie (plain double submit). Comparisons are constant-time.
 //
 // Failures of 1–2 are [Unauthorized] (401 at the handshake); failures of 3–4 are [Deny]
 // (403). The package has no AWS and no HTTP server dependency: the Lambda handler lives in

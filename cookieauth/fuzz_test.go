@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 func FuzzScanCookies(f *testing.F) {
@@ -27,10 +29,13 @@ func FuzzScanCookies(f *testing.F) {
 }
 
 // FuzzDecide throws arbitrary handshakes at the decision: it must never panic, and it must
-// never allow unless the request really carries the one valid token, from an allowed
-// Origin, with the matching CSRF token.
+// never allow unless the request really carries a valid token, from an allowed Origin,
+// with the CSRF token bound to that token, and then as that token's subject.
 func FuzzDecide(f *testing.F) {
+	const malloryCSRF = "mallory-session-csrf-token-0123"
 	valid := hs256(f, nil)
+	mallory := hs256(f, func(c jwt.MapClaims) { c["sub"], c["csrf"] = "mallory", malloryCSRF })
+	sessions := []struct{ token, csrf, sub string }{{valid, testCSRF, "alice"}, {mallory, malloryCSRF, "mallory"}}
 	a, err := New(baseConfig(), fixedKey(keys.hmacKey), WithClock(func() time.Time { return testNow }))
 	if err != nil {
 		f.Fatal(err)
@@ -40,6 +45,12 @@ func FuzzDecide(f *testing.F) {
 	f.Add(cookies(valid, testCSRF), "null", "", "chat, csrf."+testCSRF)
 	f.Add("JWT=eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.", testOrigin, "x", "")
 	f.Add(strings.Repeat("a=b;", 3000), "\xff", "\x00", "csrf.")
+	// A sibling host tossed its own session and a guessed CSRF cookie next to alice's,
+	// as the browser test does.
+	f.Add("JWT="+mallory+"; JWT="+valid+"; CSRF-TOKEN=guess", testOrigin, testCSRF, "")
+	f.Add("JWT="+valid+"; JWT="+mallory+"; CSRF-TOKEN=guess", testOrigin, "", "chat, csrf."+testCSRF)
+	f.Add("JWT="+mallory+"; JWT="+valid, testOrigin, malloryCSRF, "")
+	f.Add("JWT="+mallory+"; JWT=x; JWT="+valid+"; JWT=; JWT="+valid, testOrigin, testCSRF, "")
 	f.Fuzz(func(t *testing.T, cookie, origin, csrf, subprotocol string) {
 		r := Request{Headers: map[string][]string{"Cookie": {cookie}, "Origin": {origin}, "Sec-WebSocket-Protocol": {subprotocol}},
 			Query: map[string][]string{"csrf": {csrf}}}
@@ -47,8 +58,11 @@ func FuzzDecide(f *testing.F) {
 		if d.Outcome != Allow {
 			return
 		}
-		if !strings.Contains(cookie, valid) || !originAllowed(a.origins, origin) || csrf != testCSRF || d.PrincipalID != "alice" {
-			t.Fatalf("allowed an invalid request: cookie=%q origin=%q csrf=%q", cookie, origin, csrf)
+		for _, s := range sessions {
+			if strings.Contains(cookie, s.token) && csrf == s.csrf && d.PrincipalID == s.sub && originAllowed(a.origins, origin) {
+				return
+			}
 		}
+		t.Fatalf("allowed an invalid request as %q: cookie=%q origin=%q csrf=%q", d.PrincipalID, cookie, origin, csrf)
 	})
 }

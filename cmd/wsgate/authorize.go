@@ -73,7 +73,10 @@ func demo(ctx context.Context, stdout, stderr io.Writer) error {
 		{"no login", "", "https://ui.dev.example.test", ""},
 		{"cross-site WebSocket hijacking", "JWT=" + alice + "; CSRF-TOKEN=" + csrf, "https://evil.test", ""},
 		{"CSRF cookie tossed by a sibling subdomain", "JWT=" + alice + "; CSRF-TOKEN=tossed-by-attacker", "https://ui.dev.example.test", "tossed-by-attacker"},
-		{"JWT cookie tossed (two JWT cookies)", "JWT=" + mint("mallory", csrf, time.Now().Add(time.Hour)) + "; JWT=" + alice + "; CSRF-TOKEN=" + csrf, "https://ui.dev.example.test", csrf},
+		// The attacker's own session (bound to the attacker's token) beside alice's: the
+		// page presents alice's token, so alice's JWT is the session.
+		{"JWT cookie tossed (two JWT cookies)", "JWT=" + mint("mallory", "mallory-token", time.Now().Add(time.Hour)) + "; JWT=" + alice + "; CSRF-TOKEN=tossed-by-attacker", "https://ui.dev.example.test", csrf},
+		{"only the attacker's JWT, alice's token", "JWT=" + mint("mallory", "mallory-token", time.Now().Add(time.Hour)), "https://ui.dev.example.test", csrf},
 		{"expired session", "JWT=" + mint("alice", csrf, time.Now().Add(-time.Minute)) + "; CSRF-TOKEN=" + csrf, "https://ui.dev.example.test", csrf},
 	}
 	for i, c := range cases {

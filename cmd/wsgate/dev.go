@@ -262,7 +262,8 @@ func runDev(ctx context.Context, o devOptions, ready func(devInfo)) error {
 }
 
 // devConfig is the gateway configuration of `wsgate dev`: the chat's routes on HTTP
-// integrations, the built-in cookie authorizer on $connect.
+// integrations, the built-in cookie authorizer on $connect with its CSRF token bound to
+// the JWT (CsrfClaim), so that no cookie a sibling host plants can refuse the page.
 func devConfig(o devOptions, domain, uiOrigin, backend, integrationSecret, certFile, keyFile, mgmtKeyID string) *config.Config {
 	ids := map[string]string{
 		"integration.request.header.X-Connection-Id":                 "context.connectionId",
@@ -273,7 +274,11 @@ func devConfig(o devOptions, domain, uiOrigin, backend, integrationSecret, certF
 		API:   config.API{Name: "wsgate-dev-chat", RouteSelectionExpression: "$request.body.action"},
 		Stage: config.Stage{StageName: "dev"},
 		Authorizers: map[string]config.Authorizer{"cookie": {
-			IdentitySource: []string{"route.request.header.Cookie"},
+			// Cached (the cache keys on every input the decision reads), with the
+			// identity sources a cached cookie authorizer lists: both CSRF transports
+			// pass.
+			IdentitySource:               []string{"route.request.header.Cookie", "route.request.header.Origin"},
+			AuthorizerResultTTLInSeconds: 60,
 			Cookie: &config.CookieAuthorizer{
 				JWTCookie: chat.JWTCookie, CSRFCookie: chat.CSRFCookie, CSRFQueryParam: "csrf",
 				CSRFClaim: chat.CSRFClaim, Algorithms: []string{"HS256"},

@@ -26,6 +26,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/wsgate/wsgate/examples/chat"
 	"github.com/wsgate/wsgate/internal/testutil"
 )
 
@@ -434,7 +435,7 @@ ws.onclose = (e) => { if (r.dataset.state !== "open") { r.dataset.state = "refus
 func TestBrowser(t *testing.T) {
 	start := time.Now()
 	d := startDev(t)
-	b := browser(t, d.UIHost, d.WSHost, "evil.test", "evil."+d.Domain)
+	b := browser(t, d.UIHost, d.WSHost, "evil.test", "evil."+d.Domain, "other."+d.Domain)
 	t.Logf("dev + chromium started in %v", time.Since(start).Round(time.Millisecond))
 
 	t.Run("1 login, round trip, push to another user", func(t *testing.T) {
@@ -514,7 +515,7 @@ func TestBrowser(t *testing.T) {
 		alice, bob := newTab(t, b, true), newTab(t, b, true)
 		alice.login(d, "alice")
 		bob.login(d, "bob")
-		bobToken := eval[string](bob, `document.cookie.split("; ").find(c => c.startsWith("CSRF-TOKEN=")).slice(11)`)
+		bobToken := eval[string](bob, `sessionStorage.getItem("wsgate.csrf")`)
 		before := d.Chat.Stats()
 		n, c, h := len(d.refusals()), alice.consoleCount(), alice.historyLen()
 		eval[bool](alice, fmt.Sprintf(`chat.connect(%q), true`, bobToken))
@@ -553,7 +554,7 @@ func TestBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		alice.setCookie(d, "JWT", tok, d.Domain, true, network.CookieSameSiteLax)
-		alice.setCookie(d, "CSRF-TOKEN", csrf, d.Domain, false, network.CookieSameSiteLax)
+		alice.setCookie(d, chat.SessionCookie, csrf, "", true, network.CookieSameSiteStrict)
 		n, c := len(d.refusals()), alice.consoleCount()
 		h = alice.historyLen()
 		alice.do(chromedp.Click(chromedp.CSS("#connect-btn")))
@@ -567,12 +568,12 @@ func TestBrowser(t *testing.T) {
 	t.Run("7 a socket ends with 1008 when its JWT expires (CloseOnCredentialExpiry)", func(t *testing.T) {
 		alice := newTab(t, b, true)
 		alice.login(d, "alice")
-		csrf := alice.cookiesFor(d.WSURL)["CSRF-TOKEN"]
-		if csrf == nil {
-			t.Fatal("no CSRF-TOKEN cookie after login")
+		csrf := eval[string](alice, `sessionStorage.getItem("wsgate.csrf")`)
+		if csrf == "" {
+			t.Fatal("no CSRF token in sessionStorage after login")
 		}
 		// The same session, with a JWT that expires in two seconds.
-		tok, err := d.Chat.MintToken("alice", csrf.Value, time.Now().Add(2*time.Second))
+		tok, err := d.Chat.MintToken("alice", csrf, time.Now().Add(2*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -594,19 +595,21 @@ func TestBrowser(t *testing.T) {
 		alice := newTab(t, b, true)
 		alice.login(d, "alice")
 		got := alice.cookiesFor(d.WSURL)
-		for _, name := range []string{"JWT", "CSRF-TOKEN"} {
-			if c := got[name]; c == nil || c.Domain != "."+d.Domain {
-				t.Errorf("cookie %s for the ws host = %+v, want Domain .%s", name, c, d.Domain)
-			}
+		if c := got["JWT"]; c == nil || c.Domain != "."+d.Domain || len(got) != 1 {
+			t.Errorf("cookies for the ws host = %s, want JWT alone with Domain .%s", cookieList(got), d.Domain)
 		}
-		jwt, csrf := got["JWT"].Value, got["CSRF-TOKEN"].Value
+		// The CSRF token is in no cookie a sibling host receives: only the UI host's
+		// __Host- cookie holds it.
+		if c := alice.cookiesFor(d.UIURL)[chat.SessionCookie]; c == nil || c.Domain != d.UIHost || !c.HTTPOnly {
+			t.Errorf("%s for the UI host = %+v, want host-only, HttpOnly", chat.SessionCookie, c)
+		}
+		jwt := got["JWT"].Value
 		eval[bool](alice, `chat.disconnect(), true`)
 
-		// The same cookies, host-only on the UI host: the page is still logged in, but
-		// the ws host receives no cookie.
-		alice.deleteCookies(d, "JWT", "CSRF-TOKEN")
+		// The same JWT, host-only on the UI host: the page is still logged in, but the
+		// ws host receives no cookie.
+		alice.deleteCookies(d, "JWT")
 		alice.setCookie(d, "JWT", jwt, "", true, network.CookieSameSiteLax)
-		alice.setCookie(d, "CSRF-TOKEN", csrf, "", false, network.CookieSameSiteLax)
 		if ws, ui := alice.cookiesFor(d.WSURL), alice.cookiesFor(d.UIURL); len(ws) != 0 || ui["JWT"] == nil {
 			t.Fatalf("host-only cookies: ws host gets %s, ui host gets %s", cookieList(ws), cookieList(ui))
 		}
@@ -622,14 +625,167 @@ func TestBrowser(t *testing.T) {
 
 		// Back to Domain cookies: the socket opens.
 		eval[bool](alice, `chat.disconnect(), true`)
-		alice.deleteCookies(d, "JWT", "CSRF-TOKEN")
+		alice.deleteCookies(d, "JWT")
 		alice.setCookie(d, "JWT", jwt, d.Domain, true, network.CookieSameSiteLax)
-		alice.setCookie(d, "CSRF-TOKEN", csrf, d.Domain, false, network.CookieSameSiteLax)
 		h = alice.historyLen()
 		alice.do(chromedp.Click(chromedp.CSS("#connect-btn")))
 		alice.waitHistory(h, "open")
 	})
+
+	t.Run("8 a sibling host tosses cookies: the page still connects as its own user", func(t *testing.T) {
+		alice, mallory := newTab(t, b, true), newTab(t, b, true)
+		alice.login(d, "alice")
+		// The attacker's own valid session (bob's login, in the attacker's profile).
+		mallory.login(d, "bob")
+		attackerJWT := mallory.cookiesFor(d.UIURL)["JWT"].Value
+		bobConns := len(d.Chat.ConnectionsOf("bob"))
+
+		// An XSS on a sibling host plants, in alice's browser, a guessed CSRF-TOKEN for
+		// the parent domain and the attacker's JWT beside hers (another Domain, so the
+		// ws host gets both; another Path, so the UI backend's /api gets it first).
+		toss := tossSite(t, []string{
+			"CSRF-TOKEN=guess; Domain=" + d.Domain + "; Path=/; Secure; SameSite=Lax",
+			"JWT=" + attackerJWT + "; Domain=" + parentOf(d.Domain) + "; Path=/; Secure; SameSite=Lax",
+			"JWT=" + attackerJWT + "; Domain=" + d.Domain + "; Path=/api; Secure; SameSite=Lax",
+		})
+		sibling := newTab(t, alice.ctx, false)
+		sibling.do(chromedp.Navigate(toss("other."+d.Domain)), chromedp.WaitVisible(chromedp.CSS(`body[data-tossed="1"]`)))
+		ws := alice.rawCookies(d.WSURL)
+		if n := countNamed(ws, "JWT"); n != 2 || csrfValue(ws) != "guess" {
+			t.Fatalf("after tossing, the ws host gets %d JWT cookies and CSRF-TOKEN %q, want 2 and the guess; cookies: %v", n, csrfValue(ws), ws)
+		}
+
+		hits := d.cacheHits(t)
+		// Retries from alice's page, with both CSRF transports, each twice: all open as
+		// alice, the second of each from the authorizer's cache.
+		for _, transport := range []string{"query", "subprotocol", "query", "subprotocol"} {
+			before := len(d.Chat.ConnectionsOf("alice"))
+			eval[bool](alice, `chat.disconnect(), true`)
+			h := alice.historyLen()
+			eval[bool](alice, fmt.Sprintf(`chat.connect(undefined, %q), true`, transport))
+			alice.waitHistory(h, "open")
+			testutil.Eventually(t, 5*time.Second, func() error {
+				if n := len(d.Chat.ConnectionsOf("alice")); n < before {
+					return fmt.Errorf("alice has %d connections, want at least %d", n, before)
+				}
+				return nil
+			})
+		}
+		if got := d.cacheHits(t) - hits; got < 2 {
+			t.Errorf("wsgate_authorizer_cache_total{result=\"hit\"} rose by %v, want at least 2 (one per transport)", got)
+		}
+
+		// A new tab of alice's (no sessionStorage yet) asks /api/session, which gets the
+		// attacker's JWT first: it still answers alice, and the tab connects as alice.
+		fresh := newTab(t, alice.ctx, false)
+		fresh.do(chromedp.Navigate(d.UIURL), chromedp.WaitVisible(chromedp.CSS(`#state[data-state="open"]`)))
+		if user := eval[string](fresh, `chat.user`); user != "alice" {
+			t.Errorf("a new tab after tossing is logged in as %q, want alice", user)
+		}
+
+		// A cross-site page is still refused (SameSite=Lax: no cookie sent).
+		evil := newTab(t, alice.ctx, false)
+		n := len(d.refusals())
+		evil.do(chromedp.Navigate(evilSite(t, d.WSURL)("evil.test")), chromedp.WaitVisible(chromedp.CSS(`#result[data-state="refused"]`)))
+		if r := d.waitRefusal(t, n); r.Status != 401 {
+			t.Errorf("evil.test after tossing: gateway refusal = %+v, want 401", r)
+		}
+
+		// After alice logs out only the attacker's JWT is left: her page is refused
+		// (its token is not bound to that session) and never connects as the attacker.
+		h := alice.historyLen()
+		alice.do(chromedp.Click(chromedp.CSS("#logout-btn")))
+		alice.waitHistory(h, "closed 1000")
+		n, h = len(d.refusals()), alice.historyLen()
+		alice.do(chromedp.Click(chromedp.CSS("#connect-btn")))
+		alice.waitHistory(h, "refused 1006")
+		if r := d.waitRefusal(t, n); r.Status != 403 || !strings.Contains(r.Reason, "CSRF") {
+			t.Errorf("alice's page with only the attacker's JWT: refusal %+v, want 403 on the CSRF token", r)
+		}
+		if got := len(d.Chat.ConnectionsOf("bob")); got != bobConns {
+			t.Errorf("bob (the attacker) has %d connections, want %d: alice's page connected as the attacker", got, bobConns)
+		}
+		alice.screenshot("state8-sibling-tossed-cookies.png")
+	})
 	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
+}
+
+// tossSite serves https://{host}:PORT/ for any host: a page whose script sets cookies
+// with document.cookie, as an XSS on a sibling host of the cookies' Domain would.
+func tossSite(t *testing.T, cookies []string) func(host string) string {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		js, _ := json.Marshal(cookies)
+		fmt.Fprintf(w, `<!doctype html><html><head><meta charset="utf-8"><title>sibling</title></head><body>
+<p>a sibling host planting cookies for the parent domain</p><script>
+for (const c of %s) document.cookie = c;
+document.body.dataset.tossed = "1";
+</script></body></html>`, js)
+	}))
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	port := strings.TrimPrefix(srv.Listener.Addr().String(), "127.0.0.1:")
+	return func(host string) string { return "https://" + host + ":" + port + "/" }
+}
+
+// parentOf is domain without its first label ("dev.example.test" → "example.test").
+func parentOf(domain string) string {
+	_, rest, _ := strings.Cut(domain, ".")
+	return rest
+}
+
+// rawCookies returns every cookie the profile would send to url, duplicates included.
+func (tb *tab) rawCookies(url string) []*network.Cookie {
+	tb.t.Helper()
+	res, err := chromedp.Call(tb.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{strings.Replace(url, "wss://", "https://", 1)}})
+	if err != nil {
+		tb.fatalf("get cookies: %v", err)
+	}
+	return res.Cookies
+}
+
+func countNamed(cs []*network.Cookie, name string) int {
+	n := 0
+	for _, c := range cs {
+		if c.Name == name {
+			n++
+		}
+	}
+	return n
+}
+
+func csrfValue(cs []*network.Cookie) string {
+	for _, c := range cs {
+		if c.Name == "CSRF-TOKEN" {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// cacheHits reads wsgate_authorizer_cache_total{result="hit"} from the management
+// listener's /metrics.
+func (d *devRun) cacheHits(t *testing.T) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + d.ManagementAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^wsgate_authorizer_cache_total\{result="hit"\} (\S+)$`).FindSubmatch(b)
+	if m == nil {
+		return 0
+	}
+	var v float64
+	if _, err := fmt.Sscan(string(m[1]), &v); err != nil {
+		t.Fatalf("metric value %q: %v", m[1], err)
+	}
+	return v
 }
 
 // TestDevCommand runs `wsgate dev` through run() on port 0: it prints how to open the

@@ -28,14 +28,18 @@ func TestDemo(t *testing.T) {
 			got = append(got, line)
 		}
 	}
-	want := []string{"allow", "unauthorized", "deny", "deny", "unauthorized", "unauthorized"}
+	want := []string{"allow", "unauthorized", "deny", "deny", "allow", "deny", "unauthorized"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
-	for _, reason := range []string{"Origin not allowed", "CSRF token is not bound to this session", "JWT cookie present 2 times", "invalid token: expired"} {
+	for _, reason := range []string{"Origin not allowed", "CSRF token is not bound to this session", "invalid token: expired"} {
 		if !strings.Contains(logs.String(), reason) {
 			t.Errorf("log lacks %q", reason)
 		}
+	}
+	// A tossed JWT beside alice's: alice's session, never the attacker's.
+	if lines := strings.Split(out.String(), "\n"); len(lines) < 5 || !strings.Contains(lines[4], `"principalId":"alice"`) {
+		t.Errorf("the tossed-JWT case is not alice's:\n%s", out.String())
 	}
 	if strings.Contains(logs.String(), "JWT=") || strings.Contains(logs.String(), "eyJhbGci") {
 		t.Error("the log contains a cookie or token")

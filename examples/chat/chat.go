@@ -3,12 +3,17 @@
 // authorizer, as in "Cookie authentication for AWS API Gateway WebSocket APIs".
 //
 // The page lives on ui.{env}.example.test and the WebSocket endpoint on
-// ws.{env}.example.test. POST /login sets two cookies for the shared parent domain
-// {env}.example.test: JWT (HttpOnly) and CSRF-TOKEN (readable by the page, and bound to
-// the JWT by its csrf claim). The page opens wss://ws.{env}.example.test/?csrf=<token>:
-// the browser sends both cookies and its Origin, the gateway's authorizer checks all
-// three, and the $connect integration tells this backend the connection id and the
-// principal. Messages reach the backend through a message route; the backend delivers
+// ws.{env}.example.test. POST /login sets the JWT cookie (HttpOnly) for the shared parent
+// domain {env}.example.test, so that the browser sends it to the ws host, and a
+// host-only __Host-CSRF-TOKEN cookie (HttpOnly) on the UI host; the JWT's csrf claim
+// binds it to a fresh CSRF token, which the login response and GET /api/session give the
+// page (same origin: no sibling host can read them). The page keeps the token in
+// sessionStorage and opens wss://ws.{env}.example.test/?csrf=<token> (or presents it as
+// a csrf.<token> subprotocol): the browser sends the JWT cookie and its Origin, the
+// gateway's authorizer checks the token against the JWT's claim, and the $connect
+// integration tells this backend the connection id and the principal. No cookie a
+// sibling host can plant (a second JWT, a CSRF-TOKEN) refuses the page or swaps its
+// session: see docs/authorizer.md. Messages reach the backend through a message route; the backend delivers
 // them with the @connections API (PostToConnection), forgetting connection ids that are
 // gone, and POST /logout closes the user's sockets (DeleteConnection).
 //
@@ -40,11 +45,18 @@ import (
 // Cookie names and the JWT claim binding the CSRF token, as the gateway's cookie
 // authorizer expects them (Cookie.JwtCookie, CsrfCookie, CsrfClaim).
 const (
-	JWTCookie  = "JWT"
+	JWTCookie = "JWT"
+	// CSRFCookie is the parent-domain CSRF cookie of earlier versions: no longer set
+	// (every sibling host can read it), only cleared on logout. With a binding claim
+	// the authorizer does not read it.
 	CSRFCookie = "CSRF-TOKEN"
-	CSRFClaim  = "csrf"
+	// SessionCookie holds the CSRF token on the UI host only (HttpOnly, no Domain): the
+	// __Host- prefix makes browsers refuse it from any other host, so it tells which
+	// of several JWT cookies is this browser's own session.
+	SessionCookie = "__Host-CSRF-TOKEN"
+	CSRFClaim     = "csrf"
 	// CSRFHeader carries the CSRF token on the backend's own state-changing requests
-	// (logout): the classic double submit.
+	// (logout), checked against the session's binding claim.
 	CSRFHeader = "X-CSRF-Token"
 	// IntegrationSecretHeader carries Options.IntegrationSecret from the gateway.
 	IntegrationSecretHeader = "X-Integration-Secret"
@@ -183,21 +195,38 @@ func displayName(p string) string {
 	return strings.ToUpper(p[:1]) + p[1:]
 }
 
-// session verifies the JWT cookie of r and its CSRF binding; it returns the principal,
-// or "" when r has no valid session.
+// maxJWTCookies bounds the JWT cookies session verifies, as the authorizer does
+// (cookieauth.MaxJWTCookies).
+const maxJWTCookies = 4
+
+// session returns the principal and claims of r's session: the JWT cookie that verifies
+// and whose csrf claim equals the host-only SessionCookie (compared in constant time).
+// A JWT cookie tossed by a sibling host (another Domain or Path) is bound to another
+// token and is never taken; without SessionCookie there is no session. It returns ""
+// when r has no valid session.
 func (s *Server) session(r *http.Request) (principal string, claims jwt.MapClaims) {
-	c, err := r.Cookie(JWTCookie)
-	if err != nil {
+	hc, err := r.Cookie(SessionCookie)
+	if err != nil || hc.Value == "" {
 		return "", nil
 	}
-	claims = jwt.MapClaims{}
-	_, err = jwt.ParseWithClaims(c.Value, claims, func(*jwt.Token) (any, error) { return s.opts.Key, nil },
-		jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
-	if err != nil {
+	jwts := r.CookiesNamed(JWTCookie)
+	if len(jwts) > maxJWTCookies {
 		return "", nil
 	}
-	sub, _ := claims["sub"].(string)
-	return sub, claims
+	for _, c := range jwts {
+		claims := jwt.MapClaims{}
+		_, err := jwt.ParseWithClaims(c.Value, claims, func(*jwt.Token) (any, error) { return s.opts.Key, nil },
+			jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
+		if err != nil {
+			continue
+		}
+		sub, _ := claims["sub"].(string)
+		bound, _ := claims[CSRFClaim].(string)
+		if sub != "" && bound != "" && constantEqual(bound, hc.Value) {
+			return sub, claims
+		}
+	}
+	return "", nil
 }
 
 // register records an open connection.

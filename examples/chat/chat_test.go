@@ -2,11 +2,13 @@ package chat
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
@@ -75,19 +77,30 @@ func TestLoginCookies(t *testing.T) {
 	if len(sc) != 2 {
 		t.Fatalf("Set-Cookie = %q", sc)
 	}
-	for i, want := range []string{"JWT=", "CSRF-TOKEN="} {
-		c := sc[i]
-		if !strings.HasPrefix(c, want) {
-			t.Errorf("cookie %d = %q, want %s...", i, c, want)
+	for i, c := range []struct {
+		prefix string
+		attrs  []string
+	}{
+		// The JWT reaches the ws host through the parent Domain; the CSRF token stays
+		// on the UI host (no Domain: no sibling host receives or can overwrite it).
+		{"JWT=", []string{"Domain=dev.example.test", "Path=/", "Max-Age=900", "Secure", "HttpOnly", "SameSite=Lax"}},
+		{SessionCookie + "=", []string{"Path=/", "Max-Age=900", "Secure", "HttpOnly", "SameSite=Strict"}},
+	} {
+		if !strings.HasPrefix(sc[i], c.prefix) {
+			t.Errorf("cookie %d = %q, want %s...", i, sc[i], c.prefix)
 		}
-		for _, attr := range []string{"Domain=dev.example.test", "Path=/", "Max-Age=900", "Secure", "SameSite=Lax"} {
-			if !strings.Contains(c, attr) {
-				t.Errorf("%s lacks %s: %q", want, attr, c)
+		for _, attr := range c.attrs {
+			if !strings.Contains(sc[i], attr) {
+				t.Errorf("%s lacks %s: %q", c.prefix, attr, sc[i])
 			}
 		}
-		if got := strings.Contains(c, "HttpOnly"); got != (i == 0) {
-			t.Errorf("%s HttpOnly = %v", want, got)
-		}
+	}
+	if strings.Contains(sc[1], "Domain=") {
+		t.Errorf("%s has a Domain: %q", SessionCookie, sc[1])
+	}
+	var body struct{ User, CSRFToken string }
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
 	}
 	cookies := w.Result().Cookies()
 	if p, _ := s.session(httptest.NewRequest("GET", "/", nil)); p != "" {
@@ -95,9 +108,13 @@ func TestLoginCookies(t *testing.T) {
 	}
 	r := httptest.NewRequest("GET", "/", nil)
 	r.AddCookie(cookies[0])
+	if p, _ := s.session(r); p != "" {
+		t.Errorf("session from the JWT cookie alone = %q, want none (a tossed JWT must not be a session)", p)
+	}
+	r.AddCookie(cookies[1])
 	p, claims := s.session(r)
-	if p != "alice" || claims[CSRFClaim] != cookies[1].Value {
-		t.Errorf("session = %q, csrf claim %v, cookie %q", p, claims[CSRFClaim], cookies[1].Value)
+	if p != "alice" || claims[CSRFClaim] != cookies[1].Value || body.CSRFToken != cookies[1].Value || body.User != "alice" {
+		t.Errorf("session = %q, csrf claim %v, cookie %q, login body %+v", p, claims[CSRFClaim], cookies[1].Value, body)
 	}
 
 	for _, tc := range []struct{ name, body, origin string }{
@@ -144,7 +161,7 @@ func TestDeliverForgetsGoneAndLogoutDeletes(t *testing.T) {
 
 	// Logout needs the CSRF token in the header, then deletes bob's sockets.
 	tok, _ := s.MintToken("bob", "c1", s.now().Add(s.opts.TokenTTL))
-	jc, cc := &http.Cookie{Name: JWTCookie, Value: tok}, &http.Cookie{Name: CSRFCookie, Value: "c1"}
+	jc, cc := &http.Cookie{Name: JWTCookie, Value: tok}, &http.Cookie{Name: SessionCookie, Value: "c1"}
 	if w := do(t, s.Public(), "POST", "/logout", "", map[string]string{"Origin": origin, CSRFHeader: "other"}, jc, cc); w.Code != 403 {
 		t.Errorf("logout with a wrong CSRF header: %d", w.Code)
 	}
@@ -156,5 +173,49 @@ func TestDeliverForgetsGoneAndLogoutDeletes(t *testing.T) {
 	}
 	if got := s.ConnectionsOf("bob"); len(got) != 0 {
 		t.Errorf("bob still has %v", got)
+	}
+}
+
+// TestSessionWithTossedJWT: a sibling host planted its own valid JWT cookie next to the
+// user's (another Domain or Path). GET /api/session answers with the session bound to
+// the host-only cookie, whichever order the browser sends them in; with only the tossed
+// one, or with a guessed CSRF-TOKEN cookie, there is no session to read.
+func TestSessionWithTossedJWT(t *testing.T) {
+	s, _ := newTestServer(t)
+	exp := s.now().Add(time.Minute)
+	alice, _ := s.MintToken("alice", "alice-token", exp)
+	bob, _ := s.MintToken("bob", "bob-token", exp)
+	type answer struct {
+		Status    int
+		User      string
+		CSRFToken string
+	}
+	get := func(cookies ...*http.Cookie) answer {
+		w := do(t, s.Public(), "GET", "/api/session", "", nil, cookies...)
+		var a answer
+		_ = json.Unmarshal(w.Body.Bytes(), &a)
+		a.Status = w.Code
+		return a
+	}
+	jwtCookie := func(v string) *http.Cookie { return &http.Cookie{Name: JWTCookie, Value: v} }
+	host := &http.Cookie{Name: SessionCookie, Value: "alice-token"}
+	guess := &http.Cookie{Name: CSRFCookie, Value: "bob-token"}
+	for _, tc := range []struct {
+		name    string
+		cookies []*http.Cookie
+		want    answer
+	}{
+		{"own session", []*http.Cookie{jwtCookie(alice), host}, answer{200, "alice", "alice-token"}},
+		{"tossed JWT first", []*http.Cookie{jwtCookie(bob), jwtCookie(alice), host, guess}, answer{200, "alice", "alice-token"}},
+		{"tossed JWT last", []*http.Cookie{jwtCookie(alice), jwtCookie(bob), host}, answer{200, "alice", "alice-token"}},
+		{"only the tossed JWT", []*http.Cookie{jwtCookie(bob), host, guess}, answer{Status: 401}},
+		{"tossed JWT and CSRF cookie, no host cookie", []*http.Cookie{jwtCookie(bob), guess}, answer{Status: 401}},
+		{"five JWT cookies", []*http.Cookie{jwtCookie(bob), jwtCookie(bob), jwtCookie(bob), jwtCookie(bob), jwtCookie(alice), host}, answer{Status: 401}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, get(tc.cookies...)); diff != "" {
+				t.Errorf("GET /api/session (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -76,8 +76,9 @@ func (s *Server) handleConfig(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"webSocketURL": s.opts.WebSocketURL, "users": Users})
 }
 
-// handleSession tells the page who it is logged in as (the JWT is HttpOnly: the page
-// cannot read it).
+// handleSession tells the page who it is logged in as and the CSRF token bound to its
+// JWT (both cookies are HttpOnly: the page cannot read them). Same origin only: it sets
+// no CORS header, so no other origin, sibling hosts included, can read the answer.
 func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 	p, claims := s.session(r)
 	if p == "" {
@@ -85,7 +86,7 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	exp, _ := claims.GetExpirationTime()
-	writeJSON(w, http.StatusOK, map[string]any{"user": p, "expiresAt": exp.UTC().Format(time.RFC3339)})
+	writeJSON(w, http.StatusOK, map[string]any{"user": p, "expiresAt": exp.UTC().Format(time.RFC3339), "csrfToken": claims[CSRFClaim]})
 }
 
 // sameOrigin refuses cross-site state-changing requests (login CSRF, forced logout).
@@ -97,10 +98,19 @@ func (s *Server) sameOrigin(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// cookie is a cookie for the parent domain (sent to the ws host); hostCookie one for
+// the UI host only (the __Host- prefix: Secure, Path=/, no Domain).
 func (s *Server) cookie(name, value string, maxAge int, httpOnly bool) *http.Cookie {
 	return &http.Cookie{
 		Name: name, Value: value, Path: "/", Domain: s.opts.Domain, MaxAge: maxAge,
 		Secure: true, HttpOnly: httpOnly, SameSite: http.SameSiteLaxMode,
+	}
+}
+
+func (s *Server) hostCookie(name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name: name, Value: value, Path: "/", MaxAge: maxAge,
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode,
 	}
 }
 
@@ -127,14 +137,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	maxAge := int(s.opts.TokenTTL / time.Second)
 	http.SetCookie(w, s.cookie(JWTCookie, tok, maxAge, true))
-	http.SetCookie(w, s.cookie(CSRFCookie, csrf, maxAge, false))
+	http.SetCookie(w, s.hostCookie(SessionCookie, csrf, maxAge))
 	s.log.Info("login", "user", in.User)
-	writeJSON(w, http.StatusOK, map[string]any{"user": in.User, "expiresAt": exp.UTC().Format(time.RFC3339)})
+	writeJSON(w, http.StatusOK, map[string]any{"user": in.User, "expiresAt": exp.UTC().Format(time.RFC3339), "csrfToken": csrf})
 }
 
 // handleLogout clears the cookies and closes the user's sockets. It needs the CSRF
-// token in X-CSRF-Token (double submit, bound to the JWT) so that no other site can log
-// the user out.
+// token in X-CSRF-Token, equal to the session's binding claim, so that no other site
+// can log the user out.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if !s.sameOrigin(w, r) {
 		return
@@ -142,14 +152,14 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	p, claims := s.session(r)
 	if p != "" {
 		bound, _ := claims[CSRFClaim].(string)
-		c, err := r.Cookie(CSRFCookie)
-		if err != nil || bound == "" || !constantEqual(r.Header.Get(CSRFHeader), c.Value) || !constantEqual(c.Value, bound) {
+		if bound == "" || !constantEqual(r.Header.Get(CSRFHeader), bound) {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "CSRF token missing or wrong"})
 			return
 		}
 	}
 	http.SetCookie(w, s.cookie(JWTCookie, "", -1, true))
-	http.SetCookie(w, s.cookie(CSRFCookie, "", -1, false))
+	http.SetCookie(w, s.hostCookie(SessionCookie, "", -1))
+	http.SetCookie(w, s.cookie(CSRFCookie, "", -1, false)) // set by earlier versions
 	closed := 0
 	if p != "" {
 		closed = len(s.ConnectionsOf(p))

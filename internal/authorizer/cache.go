@@ -44,7 +44,10 @@ type cacheEntry struct {
 	expires time.Time
 }
 
-var _ Authorizer = (*Cache)(nil)
+var (
+	_ Authorizer = (*Cache)(nil)
+	_ standIn    = (*Cache)(nil)
+)
 
 // CacheOption adjusts a Cache.
 type CacheOption func(*Cache)
@@ -96,6 +99,13 @@ func (c *Cache) Authorize(ctx context.Context, ev *authevent.Event) Result {
 	case <-ctx.Done():
 		return failed("authorizer call abandoned: " + ctx.Err().Error())
 	}
+}
+
+// standsIn is the next authorizer's (see [WithIdentitySources]): a cache decides on
+// nothing of its own.
+func (c *Cache) standsIn(src IdentitySource, ev *authevent.Event) bool {
+	alt, ok := c.next.(standIn)
+	return ok && alt.standsIn(src, ev)
 }
 
 func (c *Cache) get(key [sha256.Size]byte) (Result, bool) {

@@ -17,6 +17,7 @@ type Cookie struct {
 var (
 	_ Authorizer = (*Cookie)(nil)
 	_ KeyFunc    = (*Cookie)(nil).CacheKey
+	_ standIn    = (*Cookie)(nil)
 )
 
 // NewCookie returns the authorizer that decides with a.
@@ -35,6 +36,14 @@ func (c *Cookie) Authorize(ctx context.Context, ev *authevent.Event) Result {
 // whatever the identity sources say. ev must not be nil.
 func (c *Cookie) CacheKey(ev *authevent.Event) [sha256.Size]byte {
 	return c.a.CacheKey(ev.Request())
+}
+
+// standsIn reports whether ev presents the CSRF token in a Sec-WebSocket-Protocol entry
+// when src is the CSRF query parameter: either transport satisfies an identity source
+// that names the query parameter (see [WithIdentitySources]).
+func (c *Cookie) standsIn(src IdentitySource, ev *authevent.Event) bool {
+	q := c.a.CSRFQueryParam()
+	return q != "" && src.kind == kindQuery && src.name == q && c.a.CSRFInSubprotocol(ev.Request())
 }
 
 // fromDecision is the one translation of a cookieauth decision into a Result: Allow is

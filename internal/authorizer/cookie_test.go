@@ -12,6 +12,7 @@ import (
 
 	"github.com/wsgate/wsgate/authevent"
 	"github.com/wsgate/wsgate/cookieauth"
+	"github.com/wsgate/wsgate/internal/config"
 )
 
 var cookieNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
@@ -146,7 +147,7 @@ func TestCookie(t *testing.T) {
 				ev.MultiValueQueryStringParameters["csrf"] = []string{"other"}
 				return ev
 			},
-			want: Result{Outcome: Forbidden, PrincipalID: "alice", ExpiresAt: exp, Reason: "CSRF token does not match the CSRF cookie"},
+			want: Result{Outcome: Forbidden, PrincipalID: "alice", ExpiresAt: exp, Reason: "CSRF token is not bound to this session"},
 		},
 		{
 			name: "result over 8 KB is 500",
@@ -285,5 +286,78 @@ func BenchmarkCookieCacheHit(b *testing.B) {
 		if r := c.Authorize(ctx, ev); r.Outcome != Allow || !r.Cached {
 			b.Fatalf("got %+v, want a cached Allow", r)
 		}
+	}
+}
+
+// TestCookieCacheBothTransports builds the cached cookie authorizer from config, with
+// the identity sources the rule asks for and with the older list that names the CSRF
+// query parameter: both CSRF transports are admitted and served from the cache, the
+// guard still refuses a handshake with neither, and two users never share an entry.
+func TestCookieCacheBothTransports(t *testing.T) {
+	bob := mintJWT(t, func(c jwt.MapClaims) { c["sub"] = "bob" }) // the same csrf claim
+	alice := mintJWT(t, nil)
+	query := func(tok string) *authevent.Event { return cookieEvent(tok) }
+	subprotocol := func(tok string) *authevent.Event {
+		ev := cookieEvent(tok)
+		ev.QueryStringParameters, ev.MultiValueQueryStringParameters = nil, nil
+		ev.MultiValueHeaders["sec-websocket-protocol"] = []string{"chat, csrf." + cookieCSRF}
+		return ev
+	}
+	neither := func(tok string) *authevent.Event {
+		ev := subprotocol(tok)
+		ev.MultiValueHeaders["sec-websocket-protocol"] = []string{"chat"}
+		return ev
+	}
+	for _, sources := range [][]string{
+		{"route.request.header.Cookie", "route.request.header.Origin"},
+		{"route.request.header.Cookie", "route.request.header.Origin", "route.request.querystring.csrf"},
+	} {
+		t.Run(strings.Join(sources, ","), func(t *testing.T) {
+			ac := config.Authorizer{
+				IdentitySource:               sources,
+				AuthorizerResultTTLInSeconds: 60,
+				Cookie: &config.CookieAuthorizer{
+					Algorithms: []string{"HS256"}, CSRFClaim: "csrf",
+					AllowedOrigins: []string{"https://*.dev.example.com"},
+					Key:            config.KeySource{HMACSecretEnv: "KEY"},
+				},
+			}
+			a, err := FromConfig(context.Background(), "Authorizers.cookie", ac, Deps{
+				Getenv: func(string) string { return cookieSecret },
+				Now:    func() time.Time { return cookieNow },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, step := range []struct {
+				name       string
+				ev         *authevent.Event
+				want       Outcome
+				principal  string
+				wantCached bool
+			}{
+				{"query: verified", query(alice), Allow, "alice", false},
+				{"query again: a hit", query(alice), Allow, "alice", true},
+				{"subprotocol: verified", subprotocol(alice), Allow, "alice", false},
+				{"subprotocol again: a hit", subprotocol(alice), Allow, "alice", true},
+				{"another user's cookie, same everything else: not alice's entry", query(bob), Allow, "bob", false},
+				{"another user by subprotocol", subprotocol(bob), Allow, "bob", false},
+				{"alice again", subprotocol(alice), Allow, "alice", true},
+			} {
+				got := a.Authorize(context.Background(), step.ev)
+				if got.Outcome != step.want || got.PrincipalID != step.principal || got.Cached != step.wantCached {
+					t.Fatalf("%s: got %v as %q (cached %v, %s), want %v as %q (cached %v)", step.name,
+						got.Outcome, got.PrincipalID, got.Cached, got.Reason, step.want, step.principal, step.wantCached)
+				}
+			}
+			got := a.Authorize(context.Background(), neither(alice))
+			wantReason := "no CSRF token presented (query parameter or subprotocol)"
+			if len(sources) == 3 {
+				wantReason = "identity source route.request.querystring.csrf missing"
+			}
+			if got.Reason != wantReason {
+				t.Errorf("no CSRF token by either transport: %v (%s), want %q", got.Outcome, got.Reason, wantReason)
+			}
+		})
 	}
 }

@@ -240,24 +240,39 @@ func matchingNames[V any](m map[string]V, name string) []string {
 type identityGuard struct {
 	next    Authorizer
 	sources []IdentitySource
+	alt     standIn // nil: next accepts each source in one form only
 }
 
 var _ Authorizer = identityGuard{}
 
+// standIn is implemented by an authorizer that also accepts an identity source's input in
+// another form. The guard does not refuse an event whose source is missing when its
+// stand-in is there: the built-in cookie authorizer takes its CSRF token from the query
+// parameter or from a Sec-WebSocket-Protocol entry ([Cookie]), so a config listing the
+// query parameter must not refuse the subprotocol form.
+type standIn interface {
+	// standsIn reports whether ev carries src's input in another form the authorizer
+	// decides on.
+	standsIn(src IdentitySource, ev *authevent.Event) bool
+}
+
 // WithIdentitySources returns next behind a guard that answers Unauthorized (401),
 // without calling next, when any of sources is missing or empty in the event, as API
-// Gateway does for a REQUEST authorizer's identity sources. No sources: next itself.
+// Gateway does for a REQUEST authorizer's identity sources, unless next accepts that
+// input in another form the event carries (the cookie authorizer's CSRF subprotocol
+// entry for its CSRF query parameter). No sources: next itself.
 func WithIdentitySources(next Authorizer, sources []IdentitySource) Authorizer {
 	if len(sources) == 0 {
 		return next
 	}
-	return identityGuard{next: next, sources: sources}
+	alt, _ := next.(standIn)
+	return identityGuard{next: next, sources: sources, alt: alt}
 }
 
 // Authorize checks the sources, then asks next.
 func (g identityGuard) Authorize(ctx context.Context, ev *authevent.Event) Result {
 	for _, s := range g.sources {
-		if _, ok := s.Value(ev); !ok {
+		if _, ok := s.Value(ev); !ok && (g.alt == nil || ev == nil || !g.alt.standsIn(s, ev)) {
 			return Result{Outcome: Unauthorized, Reason: "identity source " + s.String() + " missing"}
 		}
 	}

@@ -72,8 +72,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"no key", "    Cookie: {Algorithms: [HS256], AllowedOrigins: [\"https://ui.dev.example.test\"]}", "    Cookie: {Algorithms: [HS256], AllowedOrigins: [\"https://ui.dev.example.test\"], Key: {HmacSecretEnv: S}}", []string{"Authorizers.c.Cookie.Key: set exactly one"}},
 		{"cookie config", "    Cookie: {Algorithms: [none], Key: {HmacSecretEnv: S}}", "    Cookie: {Algorithms: [HS256], AllowedOrigins: [\"https://ui.dev.example.test\"], Key: {HmacSecretEnv: S}}", []string{"Authorizers.c.Cookie:", "Algorithms"}},
 		{"unsafe cache", "    IdentitySource: [route.request.header.Cookie]\n    AuthorizerResultTtlInSeconds: 300", "    IdentitySource: [route.request.header.Cookie]", []string{
-			"Authorizers.c.IdentitySource: caching is on (AuthorizerResultTtlInSeconds) but route.request.header.Origin is not an identity source",
-			"but route.request.querystring.csrf is not an identity source"}},
+			"Authorizers.c.IdentitySource: caching is on (AuthorizerResultTtlInSeconds) but route.request.header.Origin is not an identity source"}},
 		{"bad duration", "Server: {Limits: {IdleTimeout: 10 minutes}}\nApi: {RouteSelectionExpression: $request.body.action}", "Api: {RouteSelectionExpression: $request.body.action}", []string{`"10 minutes" is not a duration`}},
 		{"bad selection", "Api: {RouteSelectionExpression: $request.header.x}", "Api: {RouteSelectionExpression: $request.body.action}", []string{"Api.RouteSelectionExpression:"}},
 		{"node id", "Server: {NodeId: 300}\nApi: {RouteSelectionExpression: $request.body.action}", "Api: {RouteSelectionExpression: $request.body.action}", []string{"Server.NodeId: 300 must be between 0 and 255"}},
@@ -103,11 +102,19 @@ func TestBaseIsValid(t *testing.T) {
 	}
 }
 
+// TestSafeCacheAccepted: a cached cookie authorizer needs the Cookie and Origin headers
+// as identity sources, not the CSRF query parameter (the subprotocol transport has
+// none); a config that still lists it is accepted too.
 func TestSafeCacheAccepted(t *testing.T) {
-	src := strings.Replace(base, "    IdentitySource: [route.request.header.Cookie]",
-		"    IdentitySource: [route.request.header.cookie, route.request.header.Origin, route.request.querystring.csrf]\n    AuthorizerResultTtlInSeconds: 300", 1)
-	if _, err := Parse([]byte(src)); err != nil {
-		t.Fatal(err)
+	for _, sources := range []string{
+		"[route.request.header.Cookie, route.request.header.Origin]",
+		"[route.request.header.cookie, route.request.header.Origin, route.request.querystring.csrf]",
+	} {
+		src := strings.Replace(base, "    IdentitySource: [route.request.header.Cookie]",
+			"    IdentitySource: "+sources+"\n    AuthorizerResultTtlInSeconds: 300", 1)
+		if _, err := Parse([]byte(src)); err != nil {
+			t.Errorf("%s: %v", sources, err)
+		}
 	}
 }
 
@@ -190,11 +197,13 @@ func TestRequiredSources(t *testing.T) {
 		change func(c *CookieAuthorizer)
 		want   []string
 	}{
-		{name: "defaults", want: []string{"route.request.header.Cookie", "route.request.header.Origin", "route.request.querystring.csrf"}},
+		// The CSRF token is never required: it has two transports, and the cache keys
+		// on it whichever carries it.
+		{name: "defaults", want: []string{"route.request.header.Cookie", "route.request.header.Origin"}},
 		{name: "custom query parameter", change: func(c *CookieAuthorizer) { c.CSRFQueryParam = "xsrf" },
-			want: []string{"route.request.header.Cookie", "route.request.header.Origin", "route.request.querystring.xsrf"}},
+			want: []string{"route.request.header.Cookie", "route.request.header.Origin"}},
 		{name: "missing Origin allowed: Origin cannot be required", change: func(c *CookieAuthorizer) { c.AllowMissingOrigin = true },
-			want: []string{"route.request.header.Cookie", "route.request.querystring.csrf"}},
+			want: []string{"route.request.header.Cookie"}},
 		{name: "CSRF disabled", change: func(c *CookieAuthorizer) { c.DisableCSRF = true },
 			want: []string{"route.request.header.Cookie", "route.request.header.Origin"}},
 	} {

@@ -210,28 +210,24 @@ func validateAuthorizer(errs *errorList, field string, a Authorizer) {
 	}
 	if a.AuthorizerResultTTLInSeconds > 0 {
 		for _, need := range missingSources(a.IdentitySource, requiredSources(a.Cookie)) {
-			errs.add(field+".IdentitySource", "caching is on (AuthorizerResultTtlInSeconds) but %s is not an identity source: the cache key would omit an input the cookie authorizer decides on, and one user's result would admit another request", need)
+			errs.add(field+".IdentitySource", "caching is on (AuthorizerResultTtlInSeconds) but %s is not an identity source: a cached cookie authorizer lists the headers every browser handshake carries, so that a request without them is refused before the cache", need)
 		}
 	}
 }
 
 // requiredSources is the rule for the identity sources a cached built-in cookie
-// authorizer must list (its only owner): the cookies, the Origin unless missing origins
-// are admitted (then it cannot be required), and the CSRF query parameter unless CSRF
-// is off. The cache itself keys on every input cookieauth decides on
-// (cookieauth.Authorizer.CacheKey), whatever the identity sources.
+// authorizer must list (its only owner): the Cookie header, and the Origin unless
+// missing origins are admitted (then it cannot be required). Nothing more: the cache
+// keys on every input cookieauth decides on (cookieauth.Authorizer.CacheKey), whatever
+// the identity sources, so they are not what keeps one user's result from another. The
+// CSRF token in particular is not required, because it has two transports (the query
+// parameter and a Sec-WebSocket-Protocol entry) and requiring one would refuse the
+// other; a config that still lists the query parameter is accepted, and the guard
+// counts a CSRF subprotocol entry as that source (internal/authorizer.Cookie).
 func requiredSources(c *CookieAuthorizer) []string {
-	cc := c.CookieConfig()
 	need := []string{"route.request.header.Cookie"}
-	if !cc.AllowMissingOrigin {
+	if !c.CookieConfig().AllowMissingOrigin {
 		need = append(need, "route.request.header.Origin")
-	}
-	if !cc.DisableCSRF {
-		q := cc.CSRFQueryParam
-		if q == "" {
-			q = "csrf"
-		}
-		need = append(need, "route.request.querystring."+q)
 	}
 	return need
 }

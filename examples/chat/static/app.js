@@ -1,5 +1,10 @@
 // wsgate chat page: log in (cookies), open the WebSocket with the CSRF token in the
-// query, show the connection state, reconnect with backoff, send and receive.
+// query or as a csrf.<token> subprotocol, show the connection state, reconnect with
+// backoff, send and receive.
+//
+// The CSRF token comes from this origin only: the login response and GET /api/session
+// (never a cookie, which every sibling host of the cookie's Domain could read or
+// replace). It is kept in sessionStorage, which no other origin can read.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -10,16 +15,16 @@ const app = {
   wanted: false,   // the user wants a socket: reconnect when it drops
   attempt: 0,      // reconnect attempts since the last open
   timer: null,
+  transport: "query", // how the CSRF token is presented: "query" or "subprotocol"
   history: [],     // states seen, for tests and debugging
 };
 window.chat = app;
 
-function readCookie(name) {
-  for (const part of document.cookie.split(";")) {
-    const [k, ...v] = part.trim().split("=");
-    if (k === name) return v.join("=");
-  }
-  return "";
+const TOKEN_KEY = "wsgate.csrf";
+
+function storeToken(token) {
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  else sessionStorage.removeItem(TOKEN_KEY);
 }
 
 function setState(state, detail, code) {
@@ -58,22 +63,26 @@ async function refreshSession() {
   const r = await fetch("/api/session", { credentials: "same-origin" });
   const s = await r.json();
   app.user = s.user;
+  storeToken(s.csrfToken || "");
   $("login").hidden = !!app.user;
   $("me").hidden = !app.user;
   $("me-name").textContent = app.user || "";
   return app.user;
 }
 
-// connect opens the socket. csrf overrides the token read from the CSRF-TOKEN cookie
-// (tests use it to present another session's token).
-function connect(csrf) {
+// connect opens the socket with the stored token. csrf overrides it (tests use it to
+// present another session's token); transport is "query" (default) or "subprotocol".
+function connect(csrf, transport) {
   clearTimeout(app.timer);
   if (app.ws) { app.ws.onclose = null; app.ws.close(1000); }
   app.wanted = true;
-  const token = csrf !== undefined ? csrf : readCookie("CSRF-TOKEN");
-  const url = app.cfg.webSocketURL + "?csrf=" + encodeURIComponent(token);
+  if (transport) app.transport = transport;
+  const token = csrf !== undefined ? csrf : (sessionStorage.getItem(TOKEN_KEY) || "");
   setState(app.attempt ? "reconnecting" : "connecting", "opening " + app.cfg.webSocketURL);
-  const ws = new WebSocket(url);
+  // A subprotocol entry is a token (no "=" or "/"): base64url CSRF tokens are.
+  const ws = app.transport === "subprotocol" && token
+    ? new WebSocket(app.cfg.webSocketURL, ["chat", "csrf." + token])
+    : new WebSocket(app.cfg.webSocketURL + "?csrf=" + encodeURIComponent(token));
   let opened = false;
   app.ws = ws;
   ws.onopen = () => {
@@ -143,13 +152,14 @@ async function main() {
       body: JSON.stringify({ user: $("user").value, password: $("password").value }),
     });
     if (!r.ok) { $("auth-msg").textContent = "login failed: " + ((await r.json()).error || r.status); return; }
+    storeToken((await r.json()).csrfToken);
     await refreshSession();
     app.attempt = 0;
     connect();
   });
   $("logout-btn").addEventListener("click", async () => {
     const r = await fetch("/logout", {
-      method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": readCookie("CSRF-TOKEN") },
+      method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": sessionStorage.getItem(TOKEN_KEY) || "" },
     });
     if (!r.ok) $("auth-msg").textContent = "logout: " + ((await r.json()).error || r.status);
     app.wanted = false; // the server closes the socket (1000)
