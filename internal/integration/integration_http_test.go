@@ -1,0 +1,162 @@
+package integration
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/wsgate/wsgate/internal/config"
+)
+
+// seen is what a test backend received.
+type seen struct {
+	requestURI  string // as on the wire
+	escapedPath string
+	path        string
+	query       string
+	segments    int
+}
+
+// recordingBackend is a real HTTP backend that sends what it receives on the channel.
+func recordingBackend(t testing.TB) (*httptest.Server, <-chan seen) {
+	t.Helper()
+	got := make(chan seen, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- seen{
+			requestURI:  r.RequestURI,
+			escapedPath: r.URL.EscapedPath(),
+			path:        r.URL.Path,
+			query:       r.URL.RawQuery,
+			segments:    len(strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")),
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, got
+}
+
+// TestHTTPPathParameters checks that a value substituted into the integration URI's path
+// reaches the backend as exactly one path segment, whatever it holds.
+func TestHTTPPathParameters(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		path    string // of the integration URI
+		params  map[string]string
+		body    string
+		want    string // escaped path the backend sees
+		decoded string // r.URL.Path
+	}{
+		{
+			name:    "traversal stays in one segment",
+			path:    "/rooms/{room}/messages",
+			body:    `{"room":"../../admin/delete"}`,
+			want:    "/rooms/..%2F..%2Fadmin%2Fdelete/messages",
+			decoded: "/rooms/../../admin/delete/messages",
+		},
+		{
+			name:    "a slash is escaped",
+			path:    "/rooms/{room}/messages",
+			body:    `{"room":"a/b"}`,
+			want:    "/rooms/a%2Fb/messages",
+			decoded: "/rooms/a/b/messages",
+		},
+		{
+			name:    "dot-dot as a whole segment",
+			path:    "/rooms/{room}/messages",
+			body:    `{"room":".."}`,
+			want:    "/rooms/%2E%2E/messages",
+			decoded: "/rooms/../messages",
+		},
+		{
+			name:    "dot as a whole segment",
+			path:    "/rooms/{room}/messages",
+			body:    `{"room":"."}`,
+			want:    "/rooms/%2E/messages",
+			decoded: "/rooms/./messages",
+		},
+		{
+			name:    "two values making dot-dot",
+			path:    "/rooms/{a}{b}/messages",
+			params:  map[string]string{"integration.request.path.a": "route.request.body.a", "integration.request.path.b": "route.request.body.b"},
+			body:    `{"a":".","b":"."}`,
+			want:    "/rooms/%2E%2E/messages",
+			decoded: "/rooms/../messages",
+		},
+		{
+			name:    "dots inside a segment are plain",
+			path:    "/files/{room}",
+			body:    `{"room":"..a.."}`,
+			want:    "/files/..a..",
+			decoded: "/files/..a..",
+		},
+		{
+			name:    "query, fragment and percent",
+			path:    "/rooms/{room}/messages",
+			body:    `{"room":"a b?c=1#d%2F"}`,
+			want:    "/rooms/a%20b%3Fc=1%23d%252F/messages",
+			decoded: "/rooms/a b?c=1#d%2F/messages",
+		},
+		{
+			name:    "a value naming another placeholder is not substituted again",
+			path:    "/{a}/{b}",
+			params:  map[string]string{"integration.request.path.a": "route.request.body.a", "integration.request.path.b": "route.request.body.b"},
+			body:    `{"a":"{b}","b":"x"}`,
+			want:    "/%7Bb%7D/x",
+			decoded: "/{b}/x",
+		},
+		{
+			name:    "the URI's own escapes are kept",
+			path:    "/a%2Fb;v=1/{room}",
+			body:    `{"room":"r"}`,
+			want:    "/a%2Fb;v=1/r",
+			decoded: "/a/b;v=1/r",
+		},
+		{
+			name:    "a placeholder without a value is left",
+			path:    "/rooms/{room}",
+			body:    `{"other":"r"}`,
+			want:    "/rooms/%7Broom%7D",
+			decoded: "/rooms/{room}",
+		},
+		{
+			name:    "a number",
+			path:    "/rooms/{room}",
+			body:    `{"room":1.50}`,
+			want:    "/rooms/1.50",
+			decoded: "/rooms/1.50",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, got := recordingBackend(t)
+			params := tc.params
+			if params == nil {
+				params = map[string]string{"integration.request.path.room": "route.request.body.room"}
+			}
+			in, err := New(config.Integration{
+				IntegrationType:   config.IntegrationHTTPProxy,
+				IntegrationURI:    srv.URL + tc.path + "?static=1",
+				RequestParameters: params,
+			}, Deps{HTTPClient: srv.Client()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := in.Invoke(context.Background(), &Request{EventType: EventMessage, Body: []byte(tc.body)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			s := <-got
+			wantSegs := len(strings.Split(strings.TrimPrefix(tc.path, "/"), "/"))
+			want := seen{requestURI: tc.want + "?static=1", escapedPath: tc.want, path: tc.decoded, query: "static=1", segments: wantSegs}
+			if diff := cmp.Diff(want, s, cmp.AllowUnexported(seen{})); diff != "" {
+				t.Errorf("backend saw (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
