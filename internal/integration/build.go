@@ -2,9 +2,11 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -70,9 +72,18 @@ func New(cfg config.Integration, deps Deps) (Integration, error) {
 		if err != nil {
 			return nil, err
 		}
+		uri, err := url.Parse(config.SubstituteStageVariables(cfg.IntegrationURI, deps.StageVariables))
+		if err != nil {
+			// Not err itself: a *url.Error prints the whole URI.
+			if ue, ok := errors.AsType[*url.Error](err); ok {
+				err = ue.Err
+			}
+			return nil, fmt.Errorf("IntegrationUri: not a URL: %w", err)
+		}
 		return &HTTP{
 			client:    deps.HTTPClient,
-			uri:       config.SubstituteStageVariables(cfg.IntegrationURI, deps.StageVariables),
+			uri:       uri,
+			logURL:    logURL(uri),
 			method:    httpMethod(cfg.IntegrationMethod),
 			params:    params,
 			templates: tpl,

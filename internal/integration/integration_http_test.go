@@ -2,6 +2,8 @@ package integration
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -158,5 +160,88 @@ func TestHTTPPathParameters(t *testing.T) {
 				t.Errorf("backend saw (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestHTTPErrorsHideQuery checks that a failed call's error, which the gateway logs,
+// holds neither the URI's query nor what request parameters put in it or in the path.
+func TestHTTPErrorsHideQuery(t *testing.T) {
+	const secret, csrf, pathSecret = "s3cr3t-key", "c5rf-t0ken", "p4th-secret"
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+	hang := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // so the server notices the client going away
+		<-r.Context().Done()
+	}))
+	t.Cleanup(hang.Close)
+	slowBody := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, `{"partial":`)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	t.Cleanup(slowBody.Close)
+	cut := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		io.WriteString(w, `{"partial":`)
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // the connection is cut mid-body
+	}))
+	t.Cleanup(cut.Close)
+
+	for _, tc := range []struct {
+		name     string
+		base     string
+		client   *http.Client
+		deadline bool // errors.Is(err, context.DeadlineExceeded)
+	}{
+		{name: "closed port", base: closedURL, client: NewHTTPClient()},
+		{name: "no answer before the timeout", base: hang.URL, client: hang.Client(), deadline: true},
+		{name: "body not finished before the timeout", base: slowBody.URL, client: slowBody.Client(), deadline: true},
+		{name: "connection cut mid-body", base: cut.URL, client: cut.Client()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in, err := New(config.Integration{
+				IntegrationType: config.IntegrationHTTP,
+				IntegrationURI:  tc.base + "/rooms/{room}?key=" + secret,
+				RequestParameters: map[string]string{
+					"integration.request.querystring.csrf": "route.request.header.X-Csrf",
+					"integration.request.path.room":        "route.request.header.X-Room",
+				},
+				TimeoutInMillis: 100,
+			}, Deps{HTTPClient: tc.client})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = in.Invoke(context.Background(), &Request{
+				EventType: EventConnect,
+				Headers:   map[string][]string{"X-Csrf": {csrf}, "X-Room": {pathSecret}},
+			})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			for _, bad := range []string{secret, csrf, pathSecret, "?", "key="} {
+				if strings.Contains(msg, bad) {
+					t.Errorf("error %q holds %q", msg, bad)
+				}
+			}
+			if want := tc.base + "/rooms/%7Broom%7D"; !strings.Contains(msg, want) {
+				t.Errorf("error %q does not name the integration %s", msg, want)
+			}
+			if got := errors.Is(err, context.DeadlineExceeded); got != tc.deadline {
+				t.Errorf("errors.Is(%q, context.DeadlineExceeded) = %v, want %v", msg, got, tc.deadline)
+			}
+		})
+	}
+}
+
+// TestHTTPBadURIHidesQuery checks that an integration URI that does not parse is an error
+// without the URI's query.
+func TestHTTPBadURIHidesQuery(t *testing.T) {
+	_, err := New(config.Integration{IntegrationType: config.IntegrationHTTP, IntegrationURI: "http://[::1/x?key=s3cr3t"}, Deps{})
+	if err == nil || !strings.HasPrefix(err.Error(), "IntegrationUri: not a URL: ") || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("error %v, want IntegrationUri: not a URL without the query", err)
 	}
 }
