@@ -72,13 +72,9 @@ func New(cfg config.Integration, deps Deps) (Integration, error) {
 		if err != nil {
 			return nil, err
 		}
-		uri, err := url.Parse(config.SubstituteStageVariables(cfg.IntegrationURI, deps.StageVariables))
+		uri, err := parseURI(config.SubstituteStageVariables(cfg.IntegrationURI, deps.StageVariables))
 		if err != nil {
-			// Not err itself: a *url.Error prints the whole URI.
-			if ue, ok := errors.AsType[*url.Error](err); ok {
-				err = ue.Err
-			}
-			return nil, fmt.Errorf("IntegrationUri: not a URL: %w", err)
+			return nil, fmt.Errorf("IntegrationUri: %w", err)
 		}
 		return &HTTP{
 			client:    deps.HTTPClient,
@@ -112,6 +108,23 @@ func New(cfg config.Integration, deps Deps) (Integration, error) {
 	default:
 		return nil, fmt.Errorf("IntegrationType: %q is not supported", cfg.IntegrationType)
 	}
+}
+
+// parseURI parses an HTTP integration's URI, its path spelled as it will be sent: each
+// segment as written when it is valid (an escaped "%2F" stays one), the {name}
+// placeholders kept for substitutePath. (net/url alone would forget how a path with a
+// "{" in it was escaped.)
+func parseURI(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		// Not err itself: a *url.Error prints the whole URI, query included.
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("not a URL: %w", err)
+	}
+	substitutePath(u, nil)
+	return u, nil
 }
 
 func httpMethod(m string) string {

@@ -125,6 +125,13 @@ func TestHTTPPathParameters(t *testing.T) {
 			decoded: "/rooms/{room}",
 		},
 		{
+			name:    "the URI's own escapes are kept when no value is found",
+			path:    "/a%2Fb/{room}",
+			body:    `not JSON`,
+			want:    "/a%2Fb/%7Broom%7D",
+			decoded: "/a/b/{room}",
+		},
+		{
 			name:    "a number",
 			path:    "/rooms/{room}",
 			body:    `{"room":1.50}`,
