@@ -90,10 +90,13 @@ func (h *HTTP) Authorize(ctx context.Context, ev *authevent.Event) Result {
 }
 
 // requestErrorReason describes a transport error without its URL, which may carry a
-// credential in its query string.
+// credential in its query string: every *url.Error in the chain is replaced by its cause.
 func requestErrorReason(err error) string {
-	if ue, ok := errors.AsType[*url.Error](err); ok {
+	for {
+		ue, ok := errors.AsType[*url.Error](err)
+		if !ok {
+			return truncate(err.Error(), 200)
+		}
 		err = ue.Err
 	}
-	return truncate(err.Error(), 200)
 }

@@ -3,9 +3,12 @@ package authorizer
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -105,19 +108,56 @@ func TestHTTPTimeout(t *testing.T) {
 	}
 }
 
-// TestHTTPReasonHidesURL checks that a transport error does not put the URL, which may
-// hold a credential, in the reason.
+// TestHTTPReasonHidesURL checks that a failure's reason, which the gateway logs, holds
+// nothing of the URL's query (it may carry a credential): a closed port, a timeout before
+// the answer and during it, a connection cut mid-answer, a URL that does not parse.
 func TestHTTPReasonHidesURL(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL + "/authorize?key=s3cr3t"
-	client := srv.Client()
-	srv.Close()
-	got := NewHTTP(client, url, time.Second).Authorize(context.Background(), testEvent())
-	if got.Outcome != Failed || !strings.HasPrefix(got.Reason, "http authorizer request failed: ") {
-		t.Errorf("got %+v, want Failed", got)
-	}
-	if strings.Contains(got.Reason, "s3cr3t") {
-		t.Errorf("reason %q holds the URL's credential", got.Reason)
+	const secret = "s3cr3t-k3y"
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+	hang := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // so the server notices the client going away
+		<-r.Context().Done()
+	}))
+	defer hang.Close()
+	slowBody := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, `{"principalId":`)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer slowBody.Close()
+	cut := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		io.WriteString(w, `{"principalId":`)
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // the connection is cut mid-answer
+	}))
+	defer cut.Close()
+	for _, tc := range []struct {
+		name, url, prefix string
+	}{
+		{"closed port", closedURL + "/authorize?key=" + secret, "http authorizer request failed: "},
+		{"no answer before the timeout", hang.URL + "/authorize?key=" + secret, "http authorizer timed out after 100ms"},
+		{"answer not finished before the timeout", slowBody.URL + "/authorize?key=" + secret, "http authorizer timed out after 100ms"},
+		{"connection cut mid-answer", cut.URL + "/authorize?key=" + secret, "http authorizer answer unreadable: "},
+		{"a URL that does not parse", "http://[::1/authorize?key=" + secret, "http authorizer request: "},
+		{"a bad escape", "http://127.0.0.1:1/%zz?key=" + secret, "http authorizer request: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := &http.Transport{}
+			defer tr.CloseIdleConnections()
+			got := NewHTTP(&http.Client{Transport: tr}, tc.url, 100*time.Millisecond).Authorize(context.Background(), testEvent())
+			if got.Outcome != Failed || !strings.HasPrefix(got.Reason, tc.prefix) {
+				t.Errorf("got %+v, want Failed with a reason starting %q", got, tc.prefix)
+			}
+			for _, bad := range []string{secret, "?", "key="} {
+				if strings.Contains(got.Reason, bad) {
+					t.Errorf("reason %q holds %q", got.Reason, bad)
+				}
+			}
+		})
 	}
 }
 
@@ -125,5 +165,14 @@ func TestHTTPNilEvent(t *testing.T) {
 	got := NewHTTP(nil, "http://127.0.0.1:1/", 0).Authorize(context.Background(), nil)
 	if diff := cmp.Diff(Result{Outcome: Failed, Reason: "no authorizer event"}, got); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestRequestErrorReasonNested checks that a *url.Error inside another loses its URL too.
+func TestRequestErrorReasonNested(t *testing.T) {
+	inner := &url.Error{Op: "Get", URL: "http://proxy/?token=s3cr3t", Err: errors.New("refused")}
+	err := fmt.Errorf("wrapped: %w", &url.Error{Op: "Post", URL: "http://auth/?key=s3cr3t", Err: inner})
+	if got := requestErrorReason(err); got != "refused" {
+		t.Errorf("requestErrorReason = %q, want %q", got, "refused")
 	}
 }

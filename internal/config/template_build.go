@@ -22,6 +22,7 @@ type builder struct {
 	cfg     *Config
 	pending map[string]pending // by config field, e.g. Integrations.X.IntegrationUri
 	errs    []error            // mistakes in the template itself
+	limit   error              // the first property whose evaluation met a bound (*limitError)
 	// routeIDs maps a route key to the route's logical id, for error messages.
 	routeIDs map[string]string
 }
@@ -32,7 +33,20 @@ type resource struct {
 	props map[string]any
 }
 
+// build translates the template's resources. A bound of evaluation met (see
+// maxEvalDepth) is the error, whatever it made fail after it.
 func (b *builder) build(root map[string]any, stageName string) error {
+	err := b.resources(root, stageName)
+	switch {
+	case b.limit != nil:
+		return b.limit
+	case b.ev.limit != nil:
+		return b.ev.limit
+	}
+	return err
+}
+
+func (b *builder) resources(root map[string]any, stageName string) error {
 	if _, ok := root["Transform"]; ok {
 		return errors.New("macros (a Transform such as AWS::Serverless) are not supported; deploy the processed template")
 	}
@@ -213,7 +227,12 @@ func (b *builder) value(r resource, p, field string) any {
 	if err != nil {
 		where := "Resources." + r.id + ".Properties." + p
 		var u *unresolved
+		var limit *limitError
 		switch {
+		case errors.As(err, &limit):
+			if b.limit == nil {
+				b.limit = fmt.Errorf("%s: %w", where, err)
+			}
 		case !errors.As(err, &u):
 			b.errs = append(b.errs, fmt.Errorf("%s: %w", where, err))
 		case field != "":

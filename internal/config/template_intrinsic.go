@@ -14,6 +14,19 @@ import (
 // noValue is what Ref AWS::NoValue evaluates to: the property is removed.
 var noValue = &struct{ name string }{"AWS::NoValue"}
 
+// Bounds on evaluating a template's intrinsic functions: nothing a template says (a
+// mapping entry that finds itself, conditions that refer to each other, values that
+// double at every step) may exhaust the stack, the memory or the time of --check-config.
+const (
+	// maxEvalDepth bounds the nesting of values and intrinsic functions, counting the
+	// mapping entries and conditions they lead to.
+	maxEvalDepth = 200
+	// maxEvalValues bounds the values evaluated in all, and maxEvalBytes the bytes of
+	// the strings built (Fn::Join, Fn::Sub, Fn::Base64, Fn::Split).
+	maxEvalValues = 1 << 20
+	maxEvalBytes  = 16 << 20
+)
+
 // evaluator evaluates CloudFormation intrinsic functions with the values known
 // locally: parameters, pseudo parameters, mappings, conditions, and Ref to a resource
 // (its logical id: what API Gateway resources' ids are named locally).
@@ -25,7 +38,14 @@ type evaluator struct {
 	mappings   map[string]any
 	conditions map[string]any
 	condCache  map[string]bool
-	condBusy   map[string]bool
+
+	// stack holds the mapping entries and conditions being evaluated, outermost first
+	// ("Fn::FindInMap M.a.b", "Condition C"): one met again is a cycle.
+	stack  []string
+	depth  int
+	values int         // evaluated so far, up to maxEvalValues
+	bytes  int         // of strings built so far, up to maxEvalBytes
+	limit  *limitError // the first bound met
 }
 
 func newEvaluator(root map[string]any, given map[string]string, s Server) (*evaluator, error) {
@@ -49,7 +69,6 @@ func newEvaluator(root map[string]any, given map[string]string, s Server) (*eval
 			"AWS::StackId": fmt.Sprintf("arn:%s:cloudformation:%s:%s:stack/%s/local", partition, s.Region, s.AccountID, stack),
 		},
 		condCache: map[string]bool{},
-		condBusy:  map[string]bool{},
 	}
 	if partition == "aws-cn" {
 		ev.pseudo["AWS::URLSuffix"] = "amazonaws.com.cn"
@@ -100,6 +119,13 @@ func newEvaluator(root map[string]any, given map[string]string, s Server) (*eval
 	return ev, nil
 }
 
+// limitError is a template whose intrinsic functions exceed a bound (maxEvalDepth,
+// maxEvalValues, maxEvalBytes). Once one is met, everything evaluated after it fails
+// too: the first is the error to report.
+type limitError struct{ what string }
+
+func (e *limitError) Error() string { return e.what }
+
 // unresolved is a value CloudFormation knows and a local gateway does not.
 type unresolved struct{ what string }
 
@@ -113,11 +139,11 @@ func (ev *evaluator) condition(name string) (bool, error) {
 	if !ok {
 		return false, fmt.Errorf("condition %s is not defined", name)
 	}
-	if ev.condBusy[name] {
-		return false, fmt.Errorf("condition %s refers to itself", name)
+	pop, err := ev.enter("Condition " + name)
+	if err != nil {
+		return false, err
 	}
-	ev.condBusy[name] = true
-	defer delete(ev.condBusy, name)
+	defer pop()
 	v, err := ev.eval(raw)
 	if err != nil {
 		return false, fmt.Errorf("condition %s: %w", name, err)
@@ -130,9 +156,57 @@ func (ev *evaluator) condition(name string) (bool, error) {
 	return holds, nil
 }
 
+// enter pushes frame (a mapping entry or a condition) on the evaluation stack; it is an
+// error naming the cycle when frame is already on it. The returned func pops it.
+func (ev *evaluator) enter(frame string) (func(), error) {
+	if i := slices.Index(ev.stack, frame); i >= 0 {
+		return nil, fmt.Errorf("%s refers to itself: %s", frame, strings.Join(append(slices.Clone(ev.stack[i:]), frame), " → "))
+	}
+	ev.stack = append(ev.stack, frame)
+	return func() { ev.stack = ev.stack[:len(ev.stack)-1] }, nil
+}
+
+// where names the mapping entries and conditions being evaluated, for an error.
+func (ev *evaluator) where() string {
+	if len(ev.stack) == 0 {
+		return ""
+	}
+	path := ev.stack
+	if len(path) > 6 {
+		path = append(append(slices.Clone(path[:3]), "..."), path[len(path)-3:]...)
+	}
+	return " (in " + strings.Join(path, " → ") + ")"
+}
+
+// limited returns the limitError for a bound met, and keeps the first.
+func (ev *evaluator) limited(format string, args ...any) error {
+	err := &limitError{fmt.Sprintf(format, args...)}
+	if ev.limit == nil {
+		ev.limit = err
+	}
+	return err
+}
+
+// spendBytes counts n bytes of strings built against maxEvalBytes.
+func (ev *evaluator) spendBytes(n int) error {
+	if ev.bytes += n; ev.bytes > maxEvalBytes {
+		return ev.limited("intrinsic functions build more than %d MB of strings%s", maxEvalBytes>>20, ev.where())
+	}
+	return nil
+}
+
 // eval evaluates v: strings, numbers, booleans, lists and maps, with intrinsic
-// functions applied. Values not knowable locally are *unresolved errors.
+// functions applied. Values not knowable locally are *unresolved errors. It counts
+// against maxEvalDepth and maxEvalValues.
 func (ev *evaluator) eval(v any) (any, error) {
+	if ev.depth >= maxEvalDepth {
+		return nil, ev.limited("values and intrinsic functions nest deeper than %d levels%s", maxEvalDepth, ev.where())
+	}
+	if ev.values++; ev.values > maxEvalValues {
+		return nil, ev.limited("intrinsic functions expand to more than %d values%s", maxEvalValues, ev.where())
+	}
+	ev.depth++
+	defer func() { ev.depth-- }()
 	switch v := v.(type) {
 	case []any:
 		out := make([]any, 0, len(v))
@@ -202,7 +276,7 @@ func (ev *evaluator) fn(name string, arg any) (any, error) {
 		case int, float64, bool:
 			return fmt.Sprint(y), nil
 		}
-		return "", fmt.Errorf("%s: %v is not a string", name, y)
+		return "", fmt.Errorf("%s: %s is not a string", name, brief(y))
 	}
 	list := func(x any) ([]any, error) {
 		y, err := ev.eval(x)
@@ -211,7 +285,7 @@ func (ev *evaluator) fn(name string, arg any) (any, error) {
 		}
 		l, ok := y.([]any)
 		if !ok {
-			return nil, fmt.Errorf("%s: %v is not a list", name, y)
+			return nil, fmt.Errorf("%s: %s is not a list", name, brief(y))
 		}
 		return l, nil
 	}
@@ -227,7 +301,7 @@ func (ev *evaluator) fn(name string, arg any) (any, error) {
 		}
 		b, ok := y.(bool)
 		if !ok {
-			return false, fmt.Errorf("%s: %v is not a condition", name, y)
+			return false, fmt.Errorf("%s: %s is not a condition", name, brief(y))
 		}
 		return b, nil
 	}
@@ -286,7 +360,11 @@ func (ev *evaluator) fn(name string, arg any) (any, error) {
 			}
 			parts = append(parts, s)
 		}
-		return strings.Join(parts, delim), nil
+		out := strings.Join(parts, delim)
+		if err := ev.spendBytes(len(out)); err != nil {
+			return nil, err
+		}
+		return out, nil
 	case "Fn::Select":
 		if len(args) != 2 {
 			return nil, argErr("[index, [values]]")
@@ -314,6 +392,9 @@ func (ev *evaluator) fn(name string, arg any) (any, error) {
 		delim, _ := args[0].(string)
 		s, err := str(args[1])
 		if err != nil {
+			return nil, err
+		}
+		if err := ev.spendBytes(len(s)); err != nil {
 			return nil, err
 		}
 		var out []any
@@ -390,10 +471,18 @@ func (ev *evaluator) fn(name string, arg any) (any, error) {
 			}
 			return nil, fmt.Errorf("Fn::FindInMap: %s.%s.%s is not in Mappings", keys[0], keys[1], keys[2])
 		}
+		pop, err := ev.enter("Fn::FindInMap " + strings.Join(keys[:], "."))
+		if err != nil {
+			return nil, err
+		}
+		defer pop()
 		return ev.eval(v)
 	case "Fn::Base64":
 		s, err := str(arg)
 		if err != nil {
+			return nil, err
+		}
+		if err := ev.spendBytes(base64.StdEncoding.EncodedLen(len(s))); err != nil {
 			return nil, err
 		}
 		return base64.StdEncoding.EncodeToString([]byte(s)), nil
@@ -451,9 +540,22 @@ func (ev *evaluator) sub(tmpl string, vars map[string]any) (any, error) {
 		}
 		switch v.(type) {
 		case string, int, float64, bool:
-			fmt.Fprint(&b, v)
+			s := fmt.Sprint(v)
+			if err := ev.spendBytes(len(s)); err != nil {
+				return nil, err
+			}
+			b.WriteString(s)
 		default:
 			return nil, fmt.Errorf("Fn::Sub: ${%s} is not a string", name)
 		}
 	}
+}
+
+// brief is v as an error shows it: at most 100 bytes of its text.
+func brief(v any) string {
+	s := fmt.Sprint(v)
+	if len(s) > 100 {
+		return strings.ToValidUTF8(s[:100], "") + "..."
+	}
+	return s
 }

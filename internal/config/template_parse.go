@@ -4,6 +4,8 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -13,26 +15,52 @@ import (
 // small file expand exponentially). CloudFormation's own limit is 1 MB of template.
 const maxTemplateNodes = 1 << 20
 
+// maxTemplateDepth bounds the nesting of a template's values, aliases expanded (an alias
+// may stand inside the node it names: &a [*a]).
+const maxTemplateDepth = 1000
+
 // nodeValue turns YAML into plain values, with CloudFormation's short-form tags
 // (!Ref, !Sub, !GetAtt, ...) as their long forms ({"Ref": x}, {"Fn::Sub": x}, ...).
 // Each node expanded takes one from *budget.
 func nodeValue(n *yaml.Node, budget *int) (any, error) {
-	if *budget--; *budget < 0 {
+	w := &nodeWalk{budget: budget}
+	return w.value(n)
+}
+
+// nodeWalk is one nodeValue: the budget, and the aliases being expanded.
+type nodeWalk struct {
+	budget  *int
+	depth   int
+	aliases []*yaml.Node
+}
+
+func (w *nodeWalk) value(n *yaml.Node) (any, error) {
+	if *w.budget--; *w.budget < 0 {
 		return nil, errors.New("too large (aliases expand to more than a million values)")
 	}
+	if w.depth >= maxTemplateDepth {
+		return nil, fmt.Errorf("line %d: values nest deeper than %d levels", n.Line, maxTemplateDepth)
+	}
+	w.depth++
+	defer func() { w.depth-- }()
 	var v any
 	switch n.Kind {
 	case yaml.AliasNode:
-		return nodeValue(n.Alias, budget)
+		if slices.Contains(w.aliases, n.Alias) {
+			return nil, fmt.Errorf("line %d: alias *%s stands inside the value it names", n.Line, n.Value)
+		}
+		w.aliases = append(w.aliases, n.Alias)
+		defer func() { w.aliases = w.aliases[:len(w.aliases)-1] }()
+		return w.value(n.Alias)
 	case yaml.DocumentNode:
 		if len(n.Content) == 1 {
-			return nodeValue(n.Content[0], budget)
+			return w.value(n.Content[0])
 		}
 		return nil, nil
 	case yaml.SequenceNode:
 		list := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			x, err := nodeValue(c, budget)
+			x, err := w.value(c)
 			if err != nil {
 				return nil, err
 			}
@@ -42,7 +70,7 @@ func nodeValue(n *yaml.Node, budget *int) (any, error) {
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			x, err := nodeValue(n.Content[i+1], budget)
+			x, err := w.value(n.Content[i+1])
 			if err != nil {
 				return nil, err
 			}

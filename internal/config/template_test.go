@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -426,8 +427,29 @@ func FuzzParseTemplate(f *testing.F) {
 	f.Add(twoWay, []byte(nil))
 	f.Add([]byte(baseTemplate), []byte(baseOverrides))
 	f.Add([]byte("Conditions: {A: !Condition A}\nResources: {R: {Type: X, Condition: A}}"), []byte(nil))
+	// Every intrinsic function, in short and long form, and recursion of each kind.
+	for _, tc := range intrinsicCases {
+		if len(tc.template) < 4096 {
+			f.Add([]byte(tc.template), []byte(nil))
+		}
+	}
+	for _, uri := range []string{
+		"!Ref AWS::Region", "!Ref AWS::NoValue", `{"Ref": "AWS::StackName"}`, "!Sub 'http://${AWS::URLSuffix}/${!x}'",
+		`{"Fn::Sub": ["http://${a}", {"a": {"Ref": "AWS::AccountId"}}]}`, "!Join ['', [http://, !Ref AWS::Partition]]",
+		"!Select ['0', [http://x]]", "!Select [!FindInMap [M, a, i], [http://x]]", "!Split [',', 'a,b']",
+		"!If [T, http://a, !Ref AWS::NoValue]", "!Base64 http://x", "!GetAtt Api.ApiEndpoint", "!ImportValue x",
+		"!FindInMap [M, a, missing, {DefaultValue: http://d}]", "!FindInMap [M, a, b]", `{"Fn::FindInMap": ["M", "a", "b"]}`,
+		"!Cidr [10.0.0.0/16, 2, 8]", "!GetAZs ''", "!Equals [a, a]", "!Condition T", "[*x]",
+	} {
+		f.Add([]byte(intrinsicTemplate("  M: {a: {b: !FindInMap [M, a, c], c: http://c, i: 0}}",
+			"  T: !Not [!Or [!Equals [!Ref AWS::Region, x], !And [!Condition U, !Condition U]]]\n  U: !Equals [a, b]", uri)), []byte(nil))
+	}
 	f.Fuzz(func(t *testing.T, tmpl, over []byte) {
+		start := time.Now()
 		c, err := ParseTemplate(tmpl, over)
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("ParseTemplate took %v", d)
+		}
 		if err == nil {
 			if err := c.Validate(); err != nil {
 				t.Fatalf("returned an invalid config: %v", err)

@@ -2,9 +2,11 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -70,9 +72,14 @@ func New(cfg config.Integration, deps Deps) (Integration, error) {
 		if err != nil {
 			return nil, err
 		}
+		uri, err := parseURI(config.SubstituteStageVariables(cfg.IntegrationURI, deps.StageVariables))
+		if err != nil {
+			return nil, fmt.Errorf("IntegrationUri: %w", err)
+		}
 		return &HTTP{
 			client:    deps.HTTPClient,
-			uri:       config.SubstituteStageVariables(cfg.IntegrationURI, deps.StageVariables),
+			uri:       uri,
+			logURL:    logURL(uri),
 			method:    httpMethod(cfg.IntegrationMethod),
 			params:    params,
 			templates: tpl,
@@ -101,6 +108,23 @@ func New(cfg config.Integration, deps Deps) (Integration, error) {
 	default:
 		return nil, fmt.Errorf("IntegrationType: %q is not supported", cfg.IntegrationType)
 	}
+}
+
+// parseURI parses an HTTP integration's URI, its path spelled as it will be sent: each
+// segment as written when it is valid (an escaped "%2F" stays one), the {name}
+// placeholders kept for substitutePath. (net/url alone would forget how a path with a
+// "{" in it was escaped.)
+func parseURI(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		// Not err itself: a *url.Error prints the whole URI, query included.
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("not a URL: %w", err)
+	}
+	substitutePath(u, nil)
+	return u, nil
 }
 
 func httpMethod(m string) string {

@@ -84,9 +84,9 @@ func compileSource(s string) (func(*Request, any, bool) (string, bool), error) {
 	return nil, fmt.Errorf("%q is not route.request.header.X, route.request.querystring.X, route.request.body.<path>, stageVariables.X, context.X or 'static'", s)
 }
 
-// apply sets the parameters on an outgoing request: headers and query values, and
-// {name} placeholders in the URL path. Missing sources are left out, as API Gateway
-// does.
+// applyParameters sets the parameters on an outgoing request: headers and query values,
+// and {name} placeholders in the URL path (see substitutePath). Missing sources are left
+// out, as API Gateway does.
 func applyParameters(params []parameter, req *Request, u *url.URL, h http.Header) {
 	if len(params) == 0 {
 		return
@@ -95,6 +95,7 @@ func applyParameters(params []parameter, req *Request, u *url.URL, h http.Header
 	var isJSON bool
 	decoded := false
 	var q url.Values
+	var path map[string]string
 	for _, p := range params {
 		if !decoded {
 			doc, isJSON = DecodeBody(req.Body)
@@ -113,11 +114,100 @@ func applyParameters(params []parameter, req *Request, u *url.URL, h http.Header
 			}
 			q.Set(p.name, v)
 		case "path":
-			u.Path = strings.ReplaceAll(u.Path, "{"+p.name+"}", v)
-			u.RawPath = ""
+			if path == nil {
+				path = make(map[string]string, len(params))
+			}
+			path[p.name] = v
 		}
 	}
 	if q != nil {
 		u.RawQuery = q.Encode()
 	}
+	if path != nil {
+		substitutePath(u, path)
+	}
+}
+
+// substitutePath replaces the {name} placeholders of u's path with values[name], each
+// escaped as one path segment (url.PathEscape: a "/", "?", "#" or "%" in a value is
+// percent-encoded), in one pass, so that a value holding "{other}" is not substituted
+// again. A segment that a substitution makes "." or ".." is sent as "%2E" or "%2E%2E",
+// so that no value can climb the backend's path. Segments without a placeholder keep
+// their spelling in the integration URI (an escaped "%2F" stays one).
+func substitutePath(u *url.URL, values map[string]string) {
+	raw := u.RawPath
+	if raw == "" {
+		raw = u.EscapedPath()
+	}
+	segs := strings.Split(raw, "/")
+	for i, seg := range segs {
+		dec, err := url.PathUnescape(seg)
+		if err != nil || !strings.Contains(dec, "{") {
+			if !validSegment(seg) {
+				segs[i] = url.PathEscape(dec)
+			}
+			continue
+		}
+		segs[i] = substituteSegment(dec, values)
+	}
+	u.RawPath = strings.Join(segs, "/")
+	if p, err := url.PathUnescape(u.RawPath); err == nil {
+		u.Path = p
+	}
+}
+
+// substituteSegment returns the escaped segment dec (decoded) with its placeholders
+// replaced.
+func substituteSegment(dec string, values map[string]string) string {
+	var out, plain strings.Builder
+	substituted := false
+	for dec != "" {
+		open := strings.IndexByte(dec, '{')
+		end := -1
+		if open >= 0 {
+			end = strings.IndexByte(dec[open:], '}')
+		}
+		if open < 0 || end < 0 {
+			out.WriteString(url.PathEscape(dec))
+			plain.WriteString(dec)
+			break
+		}
+		end += open
+		v, ok := values[dec[open+1:end]]
+		if !ok {
+			v = dec[open : end+1] // left as it is, escaped
+		} else {
+			substituted = true
+		}
+		out.WriteString(url.PathEscape(dec[:open]))
+		out.WriteString(url.PathEscape(v))
+		plain.WriteString(dec[:open])
+		plain.WriteString(v)
+		dec = dec[end+1:]
+	}
+	if substituted && (plain.String() == "." || plain.String() == "..") {
+		return strings.Repeat("%2E", plain.Len())
+	}
+	return out.String()
+}
+
+// validSegment reports whether seg is a path segment as RFC 3986 spells one: unreserved
+// characters, sub-delimiters, ":", "@" and percent escapes.
+func validSegment(seg string) bool {
+	for i := 0; i < len(seg); i++ {
+		c := seg[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0:
+		case c == '%' && i+2 < len(seg) && isHex(seg[i+1]) && isHex(seg[i+2]):
+			i += 2
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

@@ -129,18 +129,27 @@ func scalarString(v any) string {
 	}
 }
 
-// DecodeBody decodes a message body for selection; ok is false when it is not JSON.
+// DecodeBody decodes a message body for selection and request parameters; ok is false
+// when it is not JSON. Like API Gateway, a body is JSON only when it is exactly one JSON
+// value, with nothing but white space around it: `{"action":"x"}}` is not JSON, so it
+// selects no route by its action (the message goes to $default).
 func DecodeBody(body []byte) (doc any, ok bool) {
-	if len(body) == 0 {
-		return nil, false
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
+	doc, err := decodeJSON(body)
+	return doc, err == nil
+}
+
+// decodeJSON decodes exactly one JSON value (numbers as json.Number); anything but white
+// space after it is an error. json.Decoder alone does not check that: More and Token
+// both let a stray '}' or ']' after the value through.
+func decodeJSON(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
-	if err := dec.Decode(&doc); err != nil {
-		return nil, false
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
 	}
-	if dec.More() {
-		return nil, false
+	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) > 0 {
+		return nil, errors.New("data after the JSON value")
 	}
-	return doc, true
+	return v, nil
 }

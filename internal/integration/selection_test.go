@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -19,6 +20,12 @@ func TestSelection(t *testing.T) {
 		{"null", "$request.body.action", `{"action":null}`, ""},
 		{"not json", "$request.body.action", `hello`, ""},
 		{"trailing garbage", "$request.body.action", `{"action":"a"} {}`, ""},
+		{"stray closing brace", "$request.body.action", `{"action":"x"}}`, ""},
+		{"stray closing bracket", "$request.body[0]", `["x"]]`, ""},
+		{"stray brace after spaces", "$request.body.action", "{\"action\":\"x\"}\n }", ""},
+		{"trailing text", "$request.body.action", `{"action":"x"}x`, ""},
+		{"white space around", "$request.body.action", " \t\r\n{\"action\":\"x\"} \t\r\n", "x"},
+		{"only white space", "$request.body", " \n", ""},
 		{"braces", "${request.body.action}", `{"action":"join"}`, "join"},
 		{"concat", "${request.body.service}/${request.body.action}", `{"service":"chat","action":"join"}`, "chat/join"},
 		{"literal", `\$default`, `{"action":"x"}`, "$default"},
@@ -56,16 +63,42 @@ func TestSelectionErrors(t *testing.T) {
 	}
 }
 
+// TestDecodeBody checks that a body is JSON only when it is one JSON value, with white
+// space around it at most: what json.Valid says.
+func TestDecodeBody(t *testing.T) {
+	for _, body := range []string{
+		`{"action":"x"}`, `{"action":"x"}}`, `{"action":"x"}]`, `{"action":"x"}{}`, `{"action":"x"},`,
+		`[1]]`, `"s"}`, `1 2`, `1}`, `null]`, ` {} `, "{}\n", "", " ", "}", `{"a":1`, "\xff",
+	} {
+		doc, ok := DecodeBody([]byte(body))
+		if want := json.Valid([]byte(body)); ok != want {
+			t.Errorf("DecodeBody(%q) ok = %v, want %v", body, ok, want)
+		}
+		if !ok && doc != nil {
+			t.Errorf("DecodeBody(%q) = %v with ok false, want nil", body, doc)
+		}
+	}
+}
+
 func FuzzSelection(f *testing.F) {
 	for _, s := range []string{"$request.body.action", "${request.body.a}/${request.body.b}", `\$default`, "$request.body['x'][0]"} {
 		f.Add(s, `{"action":"join","a":"x","b":[1,2]}`)
 	}
+	for _, body := range []string{`{"action":"x"}}`, `{"action":"x"}]`, `{"action":"x"} {}`, `{"action":"x"}x`, ` {"action":"x"} `, `["x"]]`, `hello`, ``, `{"action":1e400}`} {
+		f.Add("$request.body.action", body)
+	}
 	f.Fuzz(func(t *testing.T, expr, body string) {
+		doc, ok := DecodeBody([]byte(body))
+		if want := json.Valid([]byte(body)); ok != want {
+			t.Fatalf("DecodeBody(%q) ok = %v, json.Valid = %v", body, ok, want)
+		}
 		s, err := CompileSelection(expr)
 		if err != nil {
 			return
 		}
-		doc, ok := DecodeBody([]byte(body))
-		_ = s.Eval(doc, ok)
+		got := s.Eval(doc, ok)
+		if !ok && s.UsesBody() && len(s.parts) == 1 && got != "" {
+			t.Fatalf("Eval(%q) on a body that is not JSON = %q, want \"\"", expr, got)
+		}
 	})
 }

@@ -5,7 +5,6 @@ package integration
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -517,22 +516,6 @@ func (r *renderer) body(at int) (any, error) {
 		return nil, r.errorf(at, "$input: message body is not JSON: %v", r.bodyErr)
 	}
 	return r.bodyDoc, nil
-}
-
-func decodeJSON(b []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, errors.New("data after the JSON value")
-	}
-	if _, err := dec.Token(); err == nil {
-		return nil, errors.New("data after the JSON value")
-	}
-	return v, nil
 }
 
 func (r *renderer) pathArg(seg *segment, args []any) (Path, error) {
