@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -270,6 +271,10 @@ func devConfig(o devOptions, domain, uiOrigin, backend, integrationSecret, certF
 		"integration.request.header.X-Principal":                     "context.authorizer.principalId",
 		"integration.request.header." + chat.IntegrationSecretHeader: "'" + integrationSecret + "'",
 	}
+	// $connect also sees the offered subprotocols, to select the page's (only the
+	// handshake has headers).
+	connectParams := maps.Clone(ids)
+	connectParams["integration.request.header."+chat.SubprotocolHeader] = "route.request.header.Sec-WebSocket-Protocol"
 	cfg := &config.Config{
 		API:   config.API{Name: "wsgate-dev-chat", RouteSelectionExpression: "$request.body.action"},
 		Stage: config.Stage{StageName: "dev"},
@@ -288,7 +293,7 @@ func devConfig(o devOptions, domain, uiOrigin, backend, integrationSecret, certF
 			},
 		}},
 		Integrations: map[string]config.Integration{
-			"connect":    {IntegrationType: config.IntegrationHTTP, IntegrationURI: backend + "/connect", RequestParameters: ids, TimeoutInMillis: 5000},
+			"connect":    {IntegrationType: config.IntegrationHTTP, IntegrationURI: backend + "/connect", RequestParameters: connectParams, TimeoutInMillis: 5000},
 			"disconnect": {IntegrationType: config.IntegrationHTTP, IntegrationURI: backend + "/disconnect", RequestParameters: ids, TimeoutInMillis: 5000},
 			"message":    {IntegrationType: config.IntegrationHTTP, IntegrationURI: backend + "/message", RequestParameters: ids, TimeoutInMillis: 5000},
 			"unknown": {IntegrationType: config.IntegrationMock,

@@ -219,3 +219,22 @@ func TestSessionWithTossedJWT(t *testing.T) {
 		})
 	}
 }
+
+// $connect selects the page's subprotocol when the handshake offered it (the page does
+// when its CSRF token travels as a csrf.<token> entry), and none otherwise.
+func TestConnectSelectsSubprotocol(t *testing.T) {
+	s, _ := newTestServer(t)
+	in := s.Integration()
+	for _, tc := range []struct{ offered, want string }{
+		{"chat, csrf.tok", "chat"},
+		{"csrf.tok,chat", "chat"},
+		{"", ""},
+		{"other, csrf.tok", ""},
+	} {
+		h := map[string]string{"X-Connection-Id": "a1", "X-Principal": "alice", IntegrationSecretHeader: "s3cret", SubprotocolHeader: tc.offered}
+		w := do(t, in, "POST", "/connect", "", h)
+		if w.Code != 200 || w.Header().Get("Sec-WebSocket-Protocol") != tc.want {
+			t.Errorf("offered %q: %d, Sec-WebSocket-Protocol %q, want %q", tc.offered, w.Code, w.Header().Get("Sec-WebSocket-Protocol"), tc.want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -196,7 +197,29 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	s.register(id, p)
 	s.log.Info("$connect", "connectionId", id, "user", p)
+	// A page that presents its CSRF token as a csrf.<token> subprotocol entry offers
+	// "chat" beside it; as on API Gateway, the $connect integration selects the
+	// subprotocol (a browser drops a connection that offered some and got none).
+	if offersSubprotocol(r.Header.Get(SubprotocolHeader), Subprotocol) {
+		w.Header().Set("Sec-WebSocket-Protocol", Subprotocol)
+	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// Subprotocol is the reference page's application protocol, and SubprotocolHeader the
+// request header the gateway maps the handshake's Sec-WebSocket-Protocol into.
+const (
+	Subprotocol       = "chat"
+	SubprotocolHeader = "X-Sec-WebSocket-Protocol"
+)
+
+func offersSubprotocol(offered, want string) bool {
+	for part := range strings.SplitSeq(offered, ",") {
+		if strings.TrimSpace(part) == want {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) handleDisconnect(w http.ResponseWriter, r *http.Request) {

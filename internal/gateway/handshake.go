@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -203,27 +202,21 @@ func headerContainsToken(values []string, token string) bool {
 	return false
 }
 
-// selectSubprotocol picks the connection's subprotocol: the one the $connect
-// integration selected (API Gateway's rule) if the client offered it; otherwise, when
-// the CSRF token travelled as a subprotocol entry, the first other entry the client
-// offered (a wsgate extension: browsers drop a connection that offered subprotocols
-// and got none back). The CSRF entry itself is never selected.
+// selectSubprotocol picks the connection's subprotocol by API Gateway's rule: the one
+// the $connect integration selected, if the client offered it; otherwise none. The gateway
+// never chooses one itself. The entry that carried the CSRF token (csrfEntry) is never
+// selected, even if an integration echoes it back, so that the token is not sent back in
+// the response. A browser that offers subprotocols drops a connection that selects none,
+// so a page presenting its token as a csrf.<token> entry needs a $connect integration
+// that selects its application protocol (the reference app's does).
 func selectSubprotocol(r *http.Request, selected, csrfEntry string) string {
-	var offered []string
+	if selected == "" || selected == csrfEntry {
+		return ""
+	}
 	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
 		for part := range strings.SplitSeq(v, ",") {
-			if p := strings.TrimSpace(part); p != "" {
-				offered = append(offered, p)
-			}
-		}
-	}
-	if selected != "" && selected != csrfEntry && slices.Contains(offered, selected) {
-		return selected
-	}
-	if csrfEntry != "" {
-		for _, p := range offered {
-			if p != csrfEntry {
-				return p
+			if strings.TrimSpace(part) == selected {
+				return selected
 			}
 		}
 	}

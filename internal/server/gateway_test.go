@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -260,17 +261,35 @@ func TestSubprotocol(t *testing.T) {
 	}
 }
 
+// The subprotocol is the $connect integration's choice (API Gateway's rule), never the
+// gateway's; the entry that carried the CSRF token is never selected, even when an
+// integration echoes it.
 func TestCSRFInSubprotocolIsNeverEchoed(t *testing.T) {
 	be := echoBackend(t)
-	r := startGateway(t, chatConfig(be.URL, ""), Deps{})
+	cfg := strings.Replace(chatConfig(be.URL, ""), "      integration.request.querystring.room: route.request.querystring.room\n",
+		"      integration.request.querystring.room: route.request.querystring.room\n      integration.request.header.X-Want-Subprotocol: route.request.querystring.proto\n", 1)
+	r := startGateway(t, cfg, Deps{})
 	l := loginAs(t, "alice", time.Now().Add(time.Hour))
-	csrf := l.csrf
-	l.csrf = "" // no query: the token travels as a subprotocol entry
-	c, status, err := dial(t, r, l, "chat.v1", "csrf."+csrf)
-	if err != nil {
-		t.Fatalf("dial: %d %v", status, err)
-	}
-	if got := c.Subprotocol(); got != "chat.v1" {
-		t.Errorf("subprotocol = %q, want chat.v1 (the offered entry that is not the CSRF token's)", got)
+	for _, tc := range []struct {
+		name, selects, want string
+	}{
+		{"the integration selects the app's protocol", "chat.v1", "chat.v1"},
+		{"the integration selects none: none", "", ""},
+		{"the integration echoes the CSRF entry: none", "csrf." + l.csrf, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			h := http.Header{"Cookie": {l.cookie}, "Origin": {l.origin}}
+			c, resp, err := websocket.Dial(ctx, r.wsURL("/?proto="+url.QueryEscape(tc.selects)), &websocket.DialOptions{
+				HTTPHeader: h, Subprotocols: []string{"chat.v1", "csrf." + l.csrf}})
+			if err != nil {
+				t.Fatalf("dial: %v %v", resp, err)
+			}
+			defer c.CloseNow()
+			if got := c.Subprotocol(); got != tc.want {
+				t.Errorf("subprotocol = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
