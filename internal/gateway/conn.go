@@ -214,6 +214,11 @@ func (c *Conn) closed(code int, reason string) {
 	go func() {
 		defer g.wg.Done()
 		defer g.open.Add(-1)
+		defer func() {
+			if e := recover(); e != nil {
+				g.recovered("a $disconnect", c.id, e)
+			}
+		}()
 		c.inflight.Wait()
 		g.disconnect(c, code, reason)
 	}()

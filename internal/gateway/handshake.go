@@ -19,6 +19,9 @@ import (
 // $connect integration; the subprotocol; the connection is registered; the upgrade.
 // Every refusal goes through refuse, which writes the status and counts the outcome.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A bug in a handshake (an authorizer, an integration, a template) fails that
+	// handshake with 500, counted; net/http would only log it.
+	defer g.recoverHTTP(w, "a handshake")
 	start := g.now()
 	if f := checkUpgrade(r); f != nil {
 		g.refuse(w, r, nil, f, start)

@@ -74,13 +74,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		queueFull:   prometheus.NewCounter(prometheus.CounterOpts{Name: "wsgate_send_queue_full_total", Help: "Sends refused because a client's send queue was full."}),
 		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wsgate_messages_throttled_total",
 			Help: "Client messages answered \"Too Many Requests\" and not routed, by limit (route: the stage's RouteSettings; connection: Limits.MessageRate)."}, []string{"limit"}),
-		panics: prometheus.NewCounter(prometheus.CounterOpts{Name: "wsgate_panics_total", Help: "Panics recovered in message handlers and connection readers (each is a bug: please report it)."}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{Name: "wsgate_panics_total", Help: "Panics recovered (each is a bug: please report it): in handshakes, connection readers, message handlers, $disconnect, @connections requests and cluster requests."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.connections, m.connects, m.disconnects, m.authorizer, m.authorizerHits, m.integration, m.messagesIn, m.messagesOut, m.queueFull, m.throttled, m.panics)
 	}
 	return m
 }
+
+// CountPanic counts a panic recovered outside the gateway (a cluster request handler).
+func (m *Metrics) CountPanic() { m.panics.Inc() }
 
 func (m *Metrics) observeAuthorizer(r authorizer.Result, d time.Duration) {
 	m.authorizer.WithLabelValues(r.Outcome.String()).Observe(d.Seconds())

@@ -122,6 +122,29 @@ func (c *Conn) readLoop() {
 	c.ws.ReadLoop()
 }
 
+// recoverHTTP, deferred by an HTTP handler, turns a panic into a counted 500 (answered
+// only if nothing was written yet: a hijacked or half-answered request is just closed).
+func (g *Gateway) recoverHTTP(w http.ResponseWriter, what string) {
+	if e := recover(); e != nil {
+		if e == http.ErrAbortHandler {
+			panic(e)
+		}
+		g.recovered(what, "", e)
+		defer func() { _ = recover() }() // the writer may be hijacked
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusInternalServerError)
+	}
+}
+
+// RecoverHTTP wraps h so that a panic in it answers 500 and is counted and logged as
+// the gateway's own are (wsgate_panics_total), instead of net/http's bare log line.
+func (g *Gateway) RecoverHTTP(what string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer g.recoverHTTP(w, what)
+		h.ServeHTTP(w, r)
+	})
+}
+
 // recovered counts and logs a panic recovered in what.
 func (g *Gateway) recovered(what, connID string, e any) {
 	g.metrics.panics.Inc()

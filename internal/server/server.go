@@ -60,15 +60,6 @@ func Serve(ctx context.Context, cfg *config.Config, deps Deps, ready func(Addrs)
 		}
 		deps.Lambda = lc
 	}
-	var addrs Addrs
-	if cfg.Server.Cluster != nil && deps.Registry == nil {
-		reg, url, stop, err := startCluster(cfg, log)
-		if err != nil {
-			return err
-		}
-		defer stop()
-		deps.Registry, addrs.NATS = reg, url
-	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -78,6 +69,15 @@ func Serve(ctx context.Context, cfg *config.Config, deps Deps, ready func(Addrs)
 		}, func() float64 { return 1 }))
 	if deps.Metrics == nil {
 		deps.Metrics = gateway.NewMetrics(reg)
+	}
+	var addrs Addrs
+	if cfg.Server.Cluster != nil && deps.Registry == nil {
+		reg, url, stop, err := startCluster(cfg, log, deps.Metrics.CountPanic)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		deps.Registry, addrs.NATS = reg, url
 	}
 	g, err := Build(ctx, cfg, deps)
 	if err != nil {
@@ -115,6 +115,9 @@ func Serve(ctx context.Context, cfg *config.Config, deps Deps, ready func(Addrs)
 	}
 
 	var readyFlag atomic.Bool
+	if mh != nil {
+		mh = g.RecoverHTTP("an @connections request", mh)
+	}
 	ops := routes(reg, &readyFlag, mh)
 
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelDebug)
@@ -193,7 +196,7 @@ func Serve(ctx context.Context, cfg *config.Config, deps Deps, ready func(Addrs)
 // startCluster connects this node to the cluster's NATS (starting the embedded server
 // first if configured) and returns its registry, the embedded server's URL, and how to
 // stop them (after the gateway has shut down).
-func startCluster(cfg *config.Config, log *slog.Logger) (cluster.Registry, string, func(), error) {
+func startCluster(cfg *config.Config, log *slog.Logger, onPanic func()) (cluster.Registry, string, func(), error) {
 	cl := cfg.Server.Cluster
 	var stops []func()
 	stop := func() {
@@ -235,7 +238,7 @@ func startCluster(cfg *config.Config, log *slog.Logger) (cluster.Registry, strin
 	stops = append(stops, nc.Close)
 	reg, err := natscluster.NewNATS(natscluster.NATSOptions{
 		Conn: nc, NodeID: byte(cfg.Server.NodeID), NodeOf: cluster.NodeOf, Subject: cl.Subject,
-		Timeout: cl.RequestTimeout.D(), MaxPayload: cfg.Server.Limits.MaxMessageBytes, Logger: log.With("component", "cluster"),
+		Timeout: cl.RequestTimeout.D(), MaxPayload: cfg.Server.Limits.MaxMessageBytes, Logger: log.With("component", "cluster"), OnPanic: onPanic,
 	})
 	if err != nil {
 		stop()

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,6 +92,9 @@ type NATSOptions struct {
 	MaxPayload int
 	// Logger receives failures to answer other nodes. Default: discard.
 	Logger *slog.Logger
+	// OnPanic is called after a panic answering another node's request was recovered
+	// (and logged); the server counts it in wsgate_panics_total. Nil: only logged.
+	OnPanic func()
 }
 
 // NATS is a [cluster.Registry] for one gateway node of a cluster. The node's own connections
@@ -117,6 +121,7 @@ type NATS struct {
 	// never holds up the others; serving counts them for Close.
 	slots   chan struct{}
 	serving sync.WaitGroup
+	onPanic func()
 }
 
 // maxServing bounds the requests from other nodes answered at once.
@@ -162,6 +167,7 @@ func NewNATS(o NATSOptions) (*NATS, error) {
 		timeout: o.Timeout,
 		log:     o.Logger.With("node", o.NodeID),
 		slots:   make(chan struct{}, maxServing),
+		onPanic: o.OnPanic,
 	}
 	for i := range n.prefix {
 		n.prefix[i] = o.Subject + ".node." + strconv.Itoa(i) + "."
@@ -395,6 +401,16 @@ func (n *NATS) dispatch(m *nats.Msg) {
 	go func() {
 		defer n.serving.Done()
 		defer func() { <-n.slots }()
+		defer func() {
+			if e := recover(); e != nil {
+				// A bug answering one request fails that request, not the node.
+				n.log.Error("cluster: panic answering another node (recovered)", "panic", fmt.Sprint(e), "stack", string(debug.Stack()))
+				if n.onPanic != nil {
+					n.onPanic()
+				}
+				_ = m.RespondMsg(&nats.Msg{Header: nats.Header{hdrStatus: []string{statusError}, hdrError: []string{"internal error"}}})
+			}
+		}()
 		n.serve(m)
 	}()
 }
