@@ -212,6 +212,28 @@ func (b *builder) resources(root map[string]any, stageName string) error {
 		}
 		b.cfg.Stage.StageName = b.str(*stage, "StageName", "Stage.StageName")
 		b.cfg.Stage.StageVariables = b.strMap(*stage, "StageVariables", "Stage.StageVariables")
+		if v, ok := b.value(*stage, "DefaultRouteSettings", "").(map[string]any); ok {
+			if rs, ok := b.routeSettings(*stage, "DefaultRouteSettings", v); ok {
+				b.cfg.Stage.DefaultRouteSettings = &rs
+			}
+		} else if _, set := stage.props["DefaultRouteSettings"]; set {
+			b.bad(*stage, "DefaultRouteSettings", "a RouteSettings object")
+		}
+		if v, ok := b.value(*stage, "RouteSettings", "").(map[string]any); ok {
+			b.cfg.Stage.RouteSettings = make(map[string]RouteSettings, len(v))
+			for key, x := range v {
+				m, ok := x.(map[string]any)
+				if !ok {
+					b.bad(*stage, "RouteSettings."+key, "a RouteSettings object")
+					continue
+				}
+				if rs, ok := b.routeSettings(*stage, "RouteSettings."+key, m); ok {
+					b.cfg.Stage.RouteSettings[key] = rs
+				}
+			}
+		} else if _, set := stage.props["RouteSettings"]; set {
+			b.bad(*stage, "RouteSettings", "a map of route keys to RouteSettings")
+		}
 	}
 	return nil
 }
@@ -331,6 +353,47 @@ func (b *builder) strMap(r resource, p, field string) map[string]string {
 	}
 	b.bad(r, p, "a map of strings")
 	return nil
+}
+
+// routeSettings reads an AWS::ApiGatewayV2::Stage RouteSettings object (throttling;
+// the logging and metrics fields are accepted and have no effect).
+func (b *builder) routeSettings(r resource, p string, m map[string]any) (RouteSettings, bool) {
+	var rs RouteSettings
+	for k, v := range m {
+		ok := true
+		switch k {
+		case "ThrottlingRateLimit":
+			switch n := v.(type) {
+			case int:
+				rs.ThrottlingRateLimit = float64(n)
+			case float64:
+				rs.ThrottlingRateLimit = n
+			default:
+				ok = false
+			}
+		case "ThrottlingBurstLimit":
+			switch n := v.(type) {
+			case int:
+				rs.ThrottlingBurstLimit = n
+			case float64:
+				rs.ThrottlingBurstLimit, ok = int(n), n == float64(int(n))
+			default:
+				ok = false
+			}
+		case "DataTraceEnabled", "DetailedMetricsEnabled":
+			_, ok = v.(bool)
+		case "LoggingLevel":
+			_, ok = v.(string)
+		default:
+			b.errs = append(b.errs, fmt.Errorf("Resources.%s.Properties.%s.%s: not a RouteSettings property", r.id, p, k))
+			return rs, false
+		}
+		if !ok {
+			b.bad(r, p+"."+k, "of the right type")
+			return rs, false
+		}
+	}
+	return rs, true
 }
 
 func (b *builder) bad(r resource, p, want string) {

@@ -214,6 +214,31 @@ func TestParseTemplate(t *testing.T) {
 			},
 		},
 		{
+			name: "stage throttling: DefaultRouteSettings and RouteSettings",
+			template: []edit{{"StageVariables: {v: \"1\", region: !Ref AWS::Region}}",
+				"StageVariables: {v: \"1\", region: !Ref AWS::Region}, DefaultRouteSettings: {ThrottlingRateLimit: 100, ThrottlingBurstLimit: 50, DetailedMetricsEnabled: true}, RouteSettings: {send: {ThrottlingRateLimit: 2.5, LoggingLevel: INFO}}}"}},
+			check: func(t *testing.T, c *Config) {
+				type rl struct {
+					Rate  float64
+					Burst int
+				}
+				got := map[string]rl{}
+				for _, key := range []string{"send", "$connect"} {
+					r, b := c.Stage.Throttling(key)
+					got[key] = rl{r, b}
+				}
+				want := map[string]rl{"send": {2.5, 3}, "$connect": {100, 50}}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("throttling (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
+			name:     "stage throttling: an unknown RouteSettings property",
+			template: []edit{{"StageVariables: {v: \"1\", region: !Ref AWS::Region}}", "StageVariables: {v: \"1\"}, RouteSettings: {send: {Throttle: 1}}}"}},
+			wantErr:  []string{"Properties.RouteSettings.send.Throttle: not a RouteSettings property"},
+		},
+		{
 			name:      "parameters, conditions and the region from the overrides",
 			overrides: baseOverrides + "  Stage: prod\nServer: {Region: eu-central-1}\n",
 			check: func(t *testing.T, c *Config) {
