@@ -3,14 +3,8 @@ package cookieauth
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/wsgate/wsgate/internal/testutil"
 )
 
-// TestMain fails the package's tests if any goroutine they started (a JWKS refresher,
-// an HTTP client's connection) outlives them.
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
-		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
-	)
-}
+// TestMain fails the package's tests if any goroutine they started outlives them.
+func TestMain(m *testing.M) { testutil.VerifyNoLeaks(m) }
