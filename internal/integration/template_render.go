@@ -57,6 +57,7 @@ type renderer struct {
 	regexps    map[string]*regexp.Regexp
 	jsonCache  map[string]string // $input.json results by path
 	bodyText   *string           // $input.body, once converted
+	params     map[string]any    // $input.params(), once built
 }
 
 func (r *renderer) errorf(at int, format string, args ...any) error {
