@@ -40,11 +40,17 @@ func (r *renderer) inputParams(seg *segment, args []any) (any, error) {
 	if v, ok := lastValue(r.d.Query[name]); ok {
 		return v, nil
 	}
-	vs := headerValues(r.d.Headers, name)
-	if err := r.spend(seg.at, len(r.d.Headers)); err != nil {
+	// A header search compares name with every header's: it costs their bytes.
+	if r.headerBytes < 0 {
+		r.headerBytes = 0
+		for k := range r.d.Headers {
+			r.headerBytes += len(k) + 1
+		}
+	}
+	if err := r.spend(seg.at, r.headerBytes); err != nil {
 		return nil, err
 	}
-	if v, ok := lastValue(vs); ok {
+	if v, ok := lastValue(headerValues(r.d.Headers, name)); ok {
 		return v, nil
 	}
 	return nil, nil
