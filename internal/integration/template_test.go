@@ -492,6 +492,13 @@ func TestTemplateGolden(t *testing.T) {
 					t.Fatalf("stageVariables: %v", err)
 				}
 			}
+			for name, m := range map[string]*map[string][]string{"headers": &d.Headers, "query": &d.Query} {
+				if s, ok := sections[name]; ok {
+					if err := json.Unmarshal([]byte(s), m); err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+				}
+			}
 			got, err := render(t, sections["template"], d)
 			if err != nil {
 				got = "error: " + err.Error() + "\n"
