@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -99,4 +100,38 @@ func TestWithForwarded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzWithForwarded: whatever X-Forwarded-* headers a client sends, under whatever
+// spelling, the event gets exactly one of each, X-Forwarded-For ends with the client's IP,
+// and the port and protocol are the listener's.
+func FuzzWithForwarded(f *testing.F) {
+	f.Add("X-Forwarded-For", "203.0.113.1, 10.0.0.1", "x-forwarded-proto", "https", "198.51.100.7:50123")
+	f.Add("x-forwarded-for", "", "X-FORWARDED-PORT", "443", "[2001:db8::1]:443")
+	f.Add("X-Forwarded-Host", "evil.example", "X-Forwarded-For", "\r\n", "not an address")
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2, remote string) {
+		r := httptest.NewRequest(http.MethodGet, "http://ws.example.test/", nil)
+		r.RemoteAddr = remote
+		r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}))
+		multi := map[string][]string{k1: {v1}, k2: {v2, v1}}
+		single := map[string]string{k1: v1, k2: v2}
+		single, multi = withForwarded(r, single, multi)
+		for _, name := range []string{"X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto"} {
+			n := 0
+			for k := range multi {
+				if http.CanonicalHeaderKey(k) == name || strings.EqualFold(k, name) {
+					n++
+				}
+			}
+			if n != 1 || len(multi[name]) != 1 || single[name] != multi[name][0] {
+				t.Fatalf("%s: %d spellings, multi %q, single %q", name, n, multi[name], single[name])
+			}
+		}
+		if !strings.HasSuffix(single["X-Forwarded-For"], remoteIP(r)) {
+			t.Fatalf("X-Forwarded-For %q does not end with %q", single["X-Forwarded-For"], remoteIP(r))
+		}
+		if single["X-Forwarded-Port"] != "8080" || single["X-Forwarded-Proto"] != "http" {
+			t.Fatalf("port %q, proto %q", single["X-Forwarded-Port"], single["X-Forwarded-Proto"])
+		}
+	})
 }
