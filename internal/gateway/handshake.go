@@ -245,6 +245,7 @@ func (g *Gateway) authorizerEvent(r *http.Request, c *Conn) *authevent.Event {
 		single[k] = vs[len(vs)-1]
 	}
 	headers["Host"], single["Host"] = []string{r.Host}, r.Host
+	single, headers = withForwarded(r, single, headers)
 	q := r.URL.Query()
 	var qs map[string]string
 	if len(q) > 0 {

@@ -180,6 +180,14 @@ func (t *templates) render(req *Request) (out []byte, ok bool, err error) {
 			return nil, false, nil
 		}
 	}
-	out, err = tp.Render(req.TemplateData())
+	out, err = tp.Render(templateData(req))
 	return out, true, err
+}
+
+// templateData is what a template renders from for req: its $context and stage
+// variables, and on CONNECT the handshake's headers and query for $input.params.
+func templateData(req *Request) *TemplateData {
+	d := req.TemplateData()
+	d.Headers, d.Query = req.Headers, req.Query
+	return d
 }

@@ -32,7 +32,7 @@ func (m *Mock) Invoke(_ context.Context, req *Request) (*Response, error) {
 		}
 	}
 	if m.response != nil {
-		if resp.Body, err = m.response.Render(req.TemplateData()); err != nil {
+		if resp.Body, err = m.response.Render(templateData(req)); err != nil {
 			return nil, err
 		}
 	}

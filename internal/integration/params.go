@@ -16,7 +16,8 @@ type parameter struct {
 }
 
 // compileParameters compiles RequestParameters: integration.request.{header,querystring,path}.X
-// ← route.request.header.X | route.request.querystring.X ($connect only) |
+// ← route.request.header.X | route.request.querystring.X | route.request.multivalueheader.X |
+// route.request.multivaluequerystring.X (these four on $connect only) |
 // route.request.body.<path> | stageVariables.X | context.X | 'static'.
 func compileParameters(m map[string]string) ([]parameter, error) {
 	keys := make([]string, 0, len(m))
@@ -50,6 +51,18 @@ func compileSource(s string) (func(*Request, any, bool) (string, bool), error) {
 		return func(*Request, any, bool) (string, bool) { return v, true }, nil
 	}
 	switch {
+	case strings.HasPrefix(s, "route.request.multivalueheader."):
+		name := strings.TrimPrefix(s, "route.request.multivalueheader.")
+		if name == "" {
+			return nil, fmt.Errorf("%q names no header", s)
+		}
+		return func(r *Request, _ any, _ bool) (string, bool) { return joinValues(headerValues(r.Headers, name)) }, nil
+	case strings.HasPrefix(s, "route.request.multivaluequerystring."):
+		name := strings.TrimPrefix(s, "route.request.multivaluequerystring.")
+		if name == "" {
+			return nil, fmt.Errorf("%q names no query parameter", s)
+		}
+		return func(r *Request, _ any, _ bool) (string, bool) { return joinValues(r.Query[name]) }, nil
 	case strings.HasPrefix(s, "route.request.header."):
 		name := strings.TrimPrefix(s, "route.request.header.")
 		return func(r *Request, _ any, _ bool) (string, bool) { return r.header(name) }, nil
@@ -81,7 +94,47 @@ func compileSource(s string) (func(*Request, any, bool) (string, bool), error) {
 		name := strings.TrimPrefix(s, "context.")
 		return func(r *Request, _ any, _ bool) (string, bool) { return r.ContextValue(name) }, nil
 	}
-	return nil, fmt.Errorf("%q is not route.request.header.X, route.request.querystring.X, route.request.body.<path>, stageVariables.X, context.X or 'static'", s)
+	return nil, fmt.Errorf("%q is not route.request.header.X, route.request.querystring.X, route.request.multivalueheader.X, "+
+		"route.request.multivaluequerystring.X, route.request.body.<path>, stageVariables.X, context.X or 'static'", s)
+}
+
+// headerValues returns every value of the header name (in any letter case) in h: the
+// values of each spelling in the order sent, the spellings in sorted order.
+func headerValues(h map[string][]string, name string) []string {
+	var spellings []string
+	for k := range h {
+		if strings.EqualFold(k, name) {
+			spellings = append(spellings, k)
+		}
+	}
+	if len(spellings) == 1 {
+		return h[spellings[0]]
+	}
+	sort.Strings(spellings)
+	var out []string
+	for _, k := range spellings {
+		out = append(out, h[k]...)
+	}
+	return out
+}
+
+// joinValues is a multi-value parameter as one value: its values joined with ",", as
+// API Gateway maps route.request.multivalueheader.X and .multivaluequerystring.X; false
+// when there are none.
+func joinValues(vs []string) (string, bool) {
+	if len(vs) == 0 {
+		return "", false
+	}
+	return strings.Join(vs, ","), true
+}
+
+// lastValue is the last of a parameter's values, as the single-value maps of API
+// Gateway's events hold it; false when there are none.
+func lastValue(vs []string) (string, bool) {
+	if len(vs) == 0 {
+		return "", false
+	}
+	return vs[len(vs)-1], true
 }
 
 // applyParameters sets the parameters on an outgoing request: headers and query values,

@@ -41,6 +41,9 @@ func FuzzRenderBody(f *testing.F) {
 		"$input.json('$')", "$input.path('$')", "$input.json('$.room')", "#foreach($x in $input.path('$.list'))$x#end",
 		"$input.body", "$util.parseJson($input.body).action", "$util.escapeJavaScript($input.json('$'))",
 		"#set($r = $input.path('$.room'))$util.urlEncode($r)",
+		"$input.params('room') $input.params('X-Room') $input.params('x-forwarded-for')", "$input.params()",
+		"#foreach($k in $input.params().header.keySet())$k=$util.escapeJavaScript($input.params().header.get($k))#end",
+		"#set($n = $input.path('$.room'))$input.params($n)",
 	)
 	for i, src := range srcs {
 		f.Add(src, fuzzBodies[i%len(fuzzBodies)])
@@ -54,9 +57,11 @@ func FuzzRenderBody(f *testing.F) {
 			RouteKey: "send", EventType: EventMessage, ConnectionID: "R1kmxc2VNjMCFIA=", Stage: "prod",
 			Body: []byte(body), StageVariables: map[string]string{"a": "1"}, PrincipalID: "user-42",
 			AuthorizerContext: map[string]any{"role": "admin"},
+			Headers:           map[string][]string{"X-Room": {body, "b"}, "x-forwarded-for": {"203.0.113.9"}},
+			Query:             map[string][]string{"room": {body}},
 		}
 		start := time.Now()
-		out, err := tp.Render(req.TemplateData())
+		out, err := tp.Render(templateData(req))
 		if d := time.Since(start); d > 5*time.Second {
 			t.Fatalf("Render(%q) on %q took %v", src, body, d)
 		}
@@ -81,6 +86,8 @@ func FuzzRequestParameters(f *testing.F) {
 		"route.request.header.X-Room", "route.request.querystring.room", "stageVariables.room",
 		"context.connectionId", "context.authorizer.principalId", "context.authorizer.room", "context.routeKey",
 		"'static'", "'..'", "'a/b'", "''", "route.request.body..room", "route.request.body[*]", "nonsense",
+		"route.request.multivalueheader.X-Room", "route.request.multivalueheader.x-room", "route.request.multivaluequerystring.room",
+		"route.request.multivalueheader.X-Forwarded-For", "route.request.multivaluequerystring.", "route.request.multivalueheader.",
 	}
 	paths := []string{"rooms/{room}/messages", "{room}", "a%2Fb/{room}{room}", "x/{room}.json", "{room}/{other}", "{ro{room}om}", "a/./{room}/../b"}
 	for i, src := range sources {
@@ -109,8 +116,8 @@ func FuzzRequestParameters(f *testing.F) {
 		}
 		req := &Request{
 			EventType: EventConnect, ConnectionID: "R1kmxc2VNjMCFIA=", RouteKey: "$connect",
-			Headers:        map[string][]string{"X-Room": {header}},
-			Query:          map[string][]string{"room": {header}},
+			Headers:        map[string][]string{"X-Room": {header, "../y"}, "x-room": {header}, "X-Forwarded-For": {header + ", 127.0.0.1"}},
+			Query:          map[string][]string{"room": {header, header, "{other}"}},
 			StageVariables: map[string]string{"room": header},
 			PrincipalID:    header, AuthorizerContext: map[string]any{"room": header},
 			Body: []byte(body),

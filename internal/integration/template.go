@@ -59,6 +59,12 @@ type TemplateData struct {
 	Body           []byte            // the raw message body ($input.body)
 	Context        map[string]any    // $context variables; nested maps for identity, authorizer, error
 	StageVariables map[string]string // $stageVariables.x
+
+	// Headers and Query are the handshake's headers and query parameters (multi-value,
+	// names as sent), set on CONNECT only: $input.params() and $input.params('x') read
+	// them.
+	Headers map[string][]string
+	Query   map[string][]string
 }
 
 // ---- AST ----

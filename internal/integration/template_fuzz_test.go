@@ -25,6 +25,9 @@ var templateSeeds = []string{
 	`#set($s = "interp $context.stage ""q""")#set($n = 7 % 3 + 2 * -1 / 1.5)$s $n`,
 	"#foreach($i in [1..3])#foreach($j in $input.path('$.list'))$i$j $velocityCount#end#end",
 	`$context.stage.substring(1, 2).toUpperCase().replace('R', 'r').length() $stageVariables.keySet()`,
+	"#set($all = $input.params())#foreach($type in $all.keySet())$type={#foreach($k in $all.get($type).keySet())$k=$all.get($type).get($k)#end}#end",
+	"$input.params('room') $input.params('Host') [$input.params('nope')] $input.params().path.size() $input.params().querystring.room",
+	"$input.params('a', 'b')", "$input.params", "$input.params($undefined)",
 	"#macro(x)#end",
 	"#if(",
 	"${",
@@ -48,6 +51,8 @@ func FuzzParseTemplate(f *testing.F) {
 		Body:           []byte(fuzzBody),
 		Context:        testContext(),
 		StageVariables: map[string]string{"a": "1"},
+		Headers:        connectHeaders(),
+		Query:          connectQuery(),
 	}
 	f.Fuzz(func(t *testing.T, src string) {
 		tp, err := ParseTemplate(src)

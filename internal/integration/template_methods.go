@@ -21,6 +21,9 @@ func (r *renderer) call(seg *segment, recv any, args []any) (any, error) {
 	}
 	switch recv {
 	case builtinInput:
+		if seg.name == "params" {
+			return r.inputParams(seg, args)
+		}
 		path, err := r.pathArg(seg, args)
 		if err != nil {
 			return nil, err

@@ -605,7 +605,7 @@ func (p *parser) checkRef(ref *refExpr) error {
 	switch ref.name {
 	case "input":
 		if len(segs) == 0 || segs[0].index != nil {
-			return p.errorf(ref.at, "$input must be followed by .body, .json(path) or .path(path)")
+			return p.errorf(ref.at, "$input must be followed by .body, .json(path), .path(path) or .params()")
 		}
 		s := &segs[0]
 		switch {
@@ -625,10 +625,16 @@ func (p *parser) checkRef(ref *refExpr) error {
 				}
 				s.path = &path
 			}
-		case s.name == "params" || s.name == "bodyBytes":
-			return p.errorf(s.at, "unsupported: $input.%s (WebSocket templates see only $input.body, $input.json and $input.path)", s.name)
+		case s.name == "params" && s.call:
+			if len(s.args) > 1 {
+				return p.errorf(s.at, "$input.params takes no argument or one parameter name")
+			}
+		case s.name == "params":
+			return p.errorf(s.at, "$input.params is a method: $input.params() or $input.params('name')")
+		case s.name == "bodyBytes":
+			return p.errorf(s.at, "unsupported: $input.bodyBytes (WebSocket templates see only $input.body, $input.json, $input.path and $input.params)")
 		default:
-			return p.errorf(s.at, "unsupported: $input.%s (supported: $input.body, $input.json(path), $input.path(path))", s.name)
+			return p.errorf(s.at, "unsupported: $input.%s (supported: $input.body, $input.json(path), $input.path(path), $input.params(), $input.params(name))", s.name)
 		}
 		segs = segs[1:]
 	case "util":

@@ -21,7 +21,7 @@ func (t *Template) Render(d *TemplateData) (out []byte, err error) {
 	if d == nil {
 		d = &TemplateData{}
 	}
-	r := &renderer{t: t, d: d, vars: map[string]any{}}
+	r := &renderer{t: t, d: d, vars: map[string]any{}, headerBytes: -1}
 	ctx := map[string]any{}
 	for k, v := range d.Context {
 		ctx[k] = v
@@ -51,12 +51,14 @@ type renderer struct {
 	work      int
 	iters     int
 
-	bodyParsed bool
-	bodyDoc    any
-	bodyErr    error
-	regexps    map[string]*regexp.Regexp
-	jsonCache  map[string]string // $input.json results by path
-	bodyText   *string           // $input.body, once converted
+	bodyParsed  bool
+	bodyDoc     any
+	bodyErr     error
+	regexps     map[string]*regexp.Regexp
+	jsonCache   map[string]string // $input.json results by path
+	bodyText    *string           // $input.body, once converted
+	params      map[string]any    // $input.params(), once built
+	headerBytes int               // the bytes of the handshake's header names; -1 until counted
 }
 
 func (r *renderer) errorf(at int, format string, args ...any) error {

@@ -279,11 +279,11 @@ func TestParseTemplateErrors(t *testing.T) {
 		{name: "dollar without name in expression", src: "#if($)#end", want: "template: expected a reference after $ at 1:5"},
 		{name: "bad character", src: "#if(@)#end", want: `template: unexpected '@' in expression at 1:5`},
 		{name: "bad number", src: "#set($n = 99999999999999999999)", want: `template: bad number "99999999999999999999" at 1:11`},
-		{name: "input params", src: "$input.params('name')", want: "template: unsupported: $input.params (WebSocket templates see only $input.body, $input.json and $input.path) at 1:7"},
-		{name: "input params bare", src: "$input.params()", want: "template: unsupported: $input.params (WebSocket templates see only $input.body, $input.json and $input.path) at 1:7"},
-		{name: "input bodyBytes", src: "$input.bodyBytes", want: "template: unsupported: $input.bodyBytes (WebSocket templates see only $input.body, $input.json and $input.path) at 1:7"},
-		{name: "input other", src: "x\n  $input.headers", want: "template: unsupported: $input.headers (supported: $input.body, $input.json(path), $input.path(path)) at 2:9"},
-		{name: "input bare", src: "$input", want: "template: $input must be followed by .body, .json(path) or .path(path) at 1:1"},
+		{name: "input params two arguments", src: "$input.params('a', 'b')", want: "template: $input.params takes no argument or one parameter name at 1:7"},
+		{name: "input params not called", src: "$input.params.header", want: "template: $input.params is a method: $input.params() or $input.params('name') at 1:7"},
+		{name: "input bodyBytes", src: "$input.bodyBytes", want: "template: unsupported: $input.bodyBytes (WebSocket templates see only $input.body, $input.json, $input.path and $input.params) at 1:7"},
+		{name: "input other", src: "x\n  $input.headers", want: "template: unsupported: $input.headers (supported: $input.body, $input.json(path), $input.path(path), $input.params(), $input.params(name)) at 2:9"},
+		{name: "input bare", src: "$input", want: "template: $input must be followed by .body, .json(path), .path(path) or .params() at 1:1"},
 		{name: "input json no args", src: "$input.json()", want: "template: $input.json takes one JSON path argument at 1:7"},
 		{name: "input json number", src: "$input.json(1)", want: "template: $input.json takes a JSON path string at 1:7"},
 		{name: "input json wildcard", src: "$input.json('$.a[*]')", want: `template: $input.json: json path "$.a[*]": unsupported: wildcard ([*]) at offset 3 at 1:7`},
@@ -490,6 +490,13 @@ func TestTemplateGolden(t *testing.T) {
 			if s, ok := sections["stageVariables"]; ok {
 				if err := json.Unmarshal([]byte(s), &d.StageVariables); err != nil {
 					t.Fatalf("stageVariables: %v", err)
+				}
+			}
+			for name, m := range map[string]*map[string][]string{"headers": &d.Headers, "query": &d.Query} {
+				if s, ok := sections[name]; ok {
+					if err := json.Unmarshal([]byte(s), m); err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
 				}
 			}
 			got, err := render(t, sections["template"], d)
