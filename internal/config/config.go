@@ -141,8 +141,10 @@ type Integration struct {
 	// IntegrationMethod is the HTTP method. Default POST.
 	IntegrationMethod string `yaml:"IntegrationMethod"`
 	// RequestParameters maps integration.request.header.X / querystring.X / path.X to a
-	// source: route.request.header.X or route.request.querystring.X ($connect only),
-	// route.request.body.<path>, stageVariables.X, context.X, or 'static'. HTTP only.
+	// source: route.request.header.X, route.request.querystring.X,
+	// route.request.multivalueheader.X or route.request.multivaluequerystring.X (values
+	// joined with a comma) ($connect only), route.request.body.<path>, stageVariables.X,
+	// context.X, or 'static'. HTTP only. Default none.
 	RequestParameters map[string]string `yaml:"RequestParameters"`
 	// RequestTemplates maps a template key to a VTL template (docs/templates.md). HTTP
 	// and MOCK. The key is chosen by TemplateSelectionExpression, falling back to
