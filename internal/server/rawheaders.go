@@ -105,8 +105,9 @@ func (c *headConn) take() (string, []gateway.WireHeader, bool) {
 }
 
 // parseHead splits a request head into its request line and header lines, names as
-// written and values trimmed of blanks. A head net/http would not parse the same way (a
-// folded line, a line without a colon) gives ok false.
+// written and values trimmed of blanks. A head net/http would not parse the same way or
+// would refuse (a folded line, a line without a colon, a name that is not a token, a CR
+// or NUL in a value) gives ok false.
 func parseHead(head string) (string, []gateway.WireHeader, bool) {
 	lines := strings.Split(head, "\n")
 	for i, l := range lines {
@@ -124,12 +125,27 @@ func parseHead(head string) (string, []gateway.WireHeader, bool) {
 			return "", nil, false
 		}
 		name, value, ok := strings.Cut(l, ":")
-		if !ok || name == "" {
+		if !ok || !isToken(name) || strings.ContainsAny(value, "\r\x00") {
 			return "", nil, false
 		}
 		fields = append(fields, gateway.WireHeader{Name: name, Value: strings.Trim(value, " \t")})
 	}
 	return lines[0], fields, true
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110 §5.6.2), as a header name must be.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
 }
 
 // headConnContext gives each request of a headConn the way to its captured head.
