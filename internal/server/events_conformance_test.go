@@ -1,9 +1,13 @@
 package server
 
 import (
+	"bufio"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -301,4 +305,56 @@ func checkAuthorizerContext(t *testing.T, ev map[string]any) {
 		t.Errorf("requestContext.authorizer (-want +got):\n%s", diff)
 	}
 	delete(rc, "authorizer")
+}
+
+// The HTTP authorizer receives the same event, and the names survive TLS: the head is
+// recorded above the TLS layer.
+func TestHTTPAuthorizerEventMatchesAPIGatewayOverTLS(t *testing.T) {
+	events := make(chan map[string]any, 4)
+	auth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev map[string]any
+		b, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(b, &ev); err != nil {
+			t.Errorf("the authorizer event is not a JSON object: %v", err)
+		}
+		events <- ev
+		arn, _ := ev["methodArn"].(string)
+		_ = json.NewEncoder(w).Encode(authevent.AllowResponse("me", arn, nil))
+	}))
+	t.Cleanup(auth.Close)
+	certFile, keyFile, pool := testutil.TLSFiles(t)
+	cfg := fmt.Sprintf(`
+Api: {RouteSelectionExpression: $request.body.action, ApiId: abc123}
+Stage: {StageName: prod}
+Authorizers:
+  http: {AuthorizerUri: %s, IdentitySource: [route.request.header.HeaderAuth1]}
+Integrations:
+  mock: {IntegrationType: MOCK, RequestTemplates: {$default: '{"statusCode": 200}'}}
+Routes:
+  $connect: {AuthorizationType: CUSTOM, AuthorizerId: http, Target: integrations/mock}
+Server:
+  TLS: {CertFile: %s, KeyFile: %s}
+`, auth.URL, certFile, keyFile)
+	r := startGateway(t, cfg, Deps{})
+	conn, err := tls.Dial("tcp", r.WebSocket, &tls.Config{RootCAs: pool, ServerName: "localhost", NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	head := "GET /?QueryString1=queryValue1 HTTP/1.1\r\nHost: " + r.WebSocket + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nHeaderAuth1: headerValue1\r\nSec-WebSocket-Protocol: chat\r\n\r\n"
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake over TLS: %v %v\nlogs:\n%s", resp, err, r.logs.String())
+	}
+	aws, ev := readAWSEvent(t, "authorizer-request.json"), nextEvent(t, events, "HTTP authorizer event")
+	for _, d := range shapeDiff("", aws, ev) {
+		t.Error(d)
+	}
+	checkHeaderNames(t, "HTTP authorizer event", ev, aws,
+		[]string{"Connection", "HeaderAuth1", "Host", "Sec-WebSocket-Key", "Sec-WebSocket-Protocol", "Sec-WebSocket-Version", "Upgrade"})
 }
