@@ -205,7 +205,7 @@ func TestEventsMatchAPIGatewayKeyByKey(t *testing.T) {
 		"x-dup":                  {"second"},
 	}
 	sent := []string{"Connection", "HeaderAuth1", "Host", "Sec-WebSocket-Key", "Sec-WebSocket-Protocol", "Sec-WebSocket-Version", "Upgrade", "X-Dup"}
-	c := testutil.RawDial(t, r.WebSocket, "/?QueryString1=queryValue1", h)
+	testutil.RawDial(t, r.WebSocket, "/?QueryString1=queryValue1", h) // stays open until the test ends
 
 	t.Run("authorizer", func(t *testing.T) {
 		aws, ev := readAWSEvent(t, "authorizer-request.json"), nextEvent(t, l.auth, "authorizer event")
@@ -244,7 +244,7 @@ func TestEventsMatchAPIGatewayKeyByKey(t *testing.T) {
 	// Developer Guide's authorizer event from clients that sent none.
 	h = h.Clone()
 	h["User-Agent"] = []string{"Mozilla/5.0 (X11; Linux x86_64) Chrome/118.0.0.0"}
-	c = testutil.RawDial(t, r.WebSocket, "/", h)
+	c := testutil.RawDial(t, r.WebSocket, "/", h)
 	for _, ev := range []map[string]any{nextEvent(t, l.auth, "authorizer event"), nextEvent(t, l.chat, "CONNECT event")} {
 		id, _ := ev["requestContext"].(map[string]any)["identity"].(map[string]any)
 		if id["userAgent"] != h["User-Agent"][0] {
