@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"sync"
@@ -53,6 +54,15 @@ func (c *headConn) Read(p []byte) (int, error) {
 		c.record(p[:n])
 	}
 	return n, err
+}
+
+// CloseWrite ends the sending side of the connection beneath (TCP, TLS), which the
+// gateway's lingering close after a rejected frame needs (frameguard.go).
+func (c *headConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
 
 func (c *headConn) record(b []byte) {

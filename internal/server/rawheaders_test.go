@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -168,4 +169,48 @@ func FuzzHeadConn(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The wrapper keeps the connection's half close: after a rejected frame the gateway ends
+// its side first and drains the client's, so the client reads the close frame.
+func TestHeadConnCloseWrite(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	hl := headListener{Listener: ln, max: 1 << 16}
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := hl.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- c
+	}()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	srv, ok := <-accepted
+	if !ok {
+		t.Fatal("accept failed")
+	}
+	defer srv.Close()
+	cw, ok := srv.(interface{ CloseWrite() error })
+	if !ok {
+		t.Fatal("the accepted connection has no CloseWrite")
+	}
+	if err := cw.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := client.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Errorf("client read %d, %v after CloseWrite; want EOF", n, err)
+	}
+	if _, err := io.WriteString(client, "still open"); err != nil {
+		t.Errorf("the client's side was closed too: %v", err)
+	}
 }
