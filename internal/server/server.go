@@ -164,7 +164,8 @@ func Serve(ctx context.Context, cfg *config.Config, deps Deps, ready func(Addrs)
 		wsLn = tls.NewListener(wsLn, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
 	}
 	// The header names as sent on the wire, for the events (net/http's limit is
-	// MaxHeaderBytes plus its 4096-byte read buffer).
+	// MaxHeaderBytes plus its 4096-byte read buffer). Above TLS, so it reads plaintext;
+	// net/http then no longer sees a *tls.Conn, so r.TLS is nil (nothing reads it).
 	wsLn = headListener{Listener: wsLn, max: maxHeaderBytes + 4096}
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- wsSrv.Serve(wsLn) }()
