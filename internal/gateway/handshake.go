@@ -1,10 +1,13 @@
 package gateway
 
 import (
+	"context"
 	"encoding/base64"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/textproto"
+	"slices"
 	"strings"
 	"time"
 
@@ -236,23 +239,25 @@ func remoteIP(r *http.Request) string {
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
 
-// authorizerEvent builds the REQUEST authorizer event for a handshake.
+// authorizerEvent builds the REQUEST authorizer event for a handshake. Header names are
+// as the client sent them when the listener captured the request head (see
+// [ContextWithWireHead]); stageVariables is {} when the stage has none, and the query
+// maps are null when the URL has no query, as API Gateway sends them.
 func (g *Gateway) authorizerEvent(r *http.Request, c *Conn) *authevent.Event {
-	headers := make(map[string][]string, len(r.Header)+1)
-	single := make(map[string]string, len(r.Header)+1)
-	for k, vs := range r.Header {
-		headers[k] = vs
-		single[k] = vs[len(vs)-1]
-	}
-	headers["Host"], single["Host"] = []string{r.Host}, r.Host
+	headers, single := eventHeaders(r)
 	single, headers = withForwarded(r, single, headers)
 	q := r.URL.Query()
 	var qs map[string]string
+	var mq map[string][]string
 	if len(q) > 0 {
-		qs = make(map[string]string, len(q))
+		qs, mq = make(map[string]string, len(q)), map[string][]string(q)
 		for k, vs := range q {
 			qs[k] = vs[len(vs)-1]
 		}
+	}
+	stageVars := g.cfg.Stage.StageVariables
+	if stageVars == nil {
+		stageVars = map[string]string{}
 	}
 	return &authevent.Event{
 		Type:                            authevent.EventTypeRequest,
@@ -260,8 +265,8 @@ func (g *Gateway) authorizerEvent(r *http.Request, c *Conn) *authevent.Event {
 		Headers:                         single,
 		MultiValueHeaders:               headers,
 		QueryStringParameters:           qs,
-		MultiValueQueryStringParameters: map[string][]string(q),
-		StageVariables:                  g.cfg.Stage.StageVariables,
+		MultiValueQueryStringParameters: mq,
+		StageVariables:                  stageVars,
 		RequestContext: authevent.RequestContext{
 			RouteKey:          config.RouteConnect,
 			EventType:         integration.EventConnect,
@@ -278,4 +283,94 @@ func (g *Gateway) authorizerEvent(r *http.Request, c *Conn) *authevent.Event {
 			APIID:             g.cfg.API.APIID,
 		},
 	}
+}
+
+// WireHeader is one header line of a request head as the client sent it: the name in
+// its original case, the value without the blanks around it (as net/http trims it).
+type WireHeader struct {
+	Name, Value string
+}
+
+// WireHead returns the request line and the header lines of the request head a client
+// sent on its connection, in order, or ok false when they were not captured (the head
+// was too long, or is not this request's). It may be called once per connection.
+type WireHead func() (requestLine string, fields []WireHeader, ok bool)
+
+type wireHeadKey struct{}
+
+// ContextWithWireHead returns ctx carrying head, for the requests of one connection: a
+// listener that captures the bytes of the request head sets it (http.Server.ConnContext),
+// so that the events the gateway sends name headers as the client sent them
+// (Sec-WebSocket-Protocol, HeaderAuth1), where net/http would give its canonical form
+// (Sec-Websocket-Protocol, Headerauth1). Without it the events use the canonical names.
+func ContextWithWireHead(ctx context.Context, head WireHead) context.Context {
+	return context.WithValue(ctx, wireHeadKey{}, head)
+}
+
+// eventHeaders returns the handshake's headers as the events carry them: every value of
+// each header, and its last value, Host included. Names are as sent when the head
+// captured from the wire is this request's (its request line and every header value
+// agree with what net/http parsed); otherwise they are net/http's canonical names.
+// Header lines whose names differ only in case are one header, named as its first line
+// is, with the values of all of them in the order sent.
+func eventHeaders(r *http.Request) (map[string][]string, map[string]string) {
+	if fields, ok := wireFields(r); ok {
+		multi := make(map[string][]string, len(fields))
+		single := make(map[string]string, len(fields))
+		named := make(map[string]string, len(fields)) // canonical name -> the first spelling
+		for _, f := range fields {
+			ck := textproto.CanonicalMIMEHeaderKey(f.Name)
+			name, seen := named[ck]
+			if !seen {
+				name = f.Name
+				named[ck] = name
+			}
+			multi[name] = append(multi[name], f.Value)
+			single[name] = f.Value
+		}
+		return multi, single
+	}
+	multi := make(map[string][]string, len(r.Header)+1)
+	single := make(map[string]string, len(r.Header)+1)
+	for k, vs := range r.Header {
+		multi[k] = vs
+		single[k] = vs[len(vs)-1]
+	}
+	multi["Host"], single["Host"] = []string{r.Host}, r.Host
+	return multi, single
+}
+
+// wireFields returns the header lines captured for r, if they are r's: the request line
+// is r's, there is one Host line whose value is r.Host, and the other lines, grouped by
+// canonical name, hold exactly r.Header's values in order.
+func wireFields(r *http.Request) ([]WireHeader, bool) {
+	head, _ := r.Context().Value(wireHeadKey{}).(WireHead)
+	if head == nil {
+		return nil, false
+	}
+	line, fields, ok := head()
+	if !ok || line != r.Method+" "+r.RequestURI+" "+r.Proto {
+		return nil, false
+	}
+	got := make(http.Header, len(r.Header))
+	hosts := 0
+	for _, f := range fields {
+		ck := textproto.CanonicalMIMEHeaderKey(f.Name)
+		if ck == "Host" {
+			if hosts++; f.Value != r.Host {
+				return nil, false
+			}
+			continue
+		}
+		got[ck] = append(got[ck], f.Value)
+	}
+	if hosts != 1 || len(got) != len(r.Header) {
+		return nil, false
+	}
+	for k, vs := range r.Header {
+		if !slices.Equal(got[k], vs) {
+			return nil, false
+		}
+	}
+	return fields, true
 }

@@ -10,13 +10,12 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 )
 
-// Lambda is an AWS_PROXY integration: it invokes a function with the
-// APIGatewayWebsocketProxyRequest event and reads an APIGatewayProxyResponse.
+// Lambda is an AWS_PROXY integration: it invokes a function with the WebSocket proxy
+// event API Gateway sends (proxyEvent) and reads an APIGatewayProxyResponse.
 type Lambda struct {
 	invoker  LambdaInvoker
 	function string
@@ -29,7 +28,7 @@ var _ Integration = (*Lambda)(nil)
 func (l *Lambda) Invoke(ctx context.Context, req *Request) (*Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
-	payload, err := json.Marshal(ProxyEvent(req))
+	payload, err := json.Marshal(newProxyEvent(req))
 	if err != nil {
 		return nil, err
 	}
@@ -43,49 +42,113 @@ func (l *Lambda) Invoke(ctx context.Context, req *Request) (*Response, error) {
 	return parseProxyResponse(out.Payload)
 }
 
-// ProxyEvent is the Lambda proxy event API Gateway sends for req.
-func ProxyEvent(req *Request) events.APIGatewayWebsocketProxyRequest {
-	auth := map[string]any{}
-	for k, v := range req.AuthorizerContext {
-		auth[k] = v
-	}
-	if req.PrincipalID != "" {
-		auth["principalId"] = req.PrincipalID
-	}
-	rc := events.APIGatewayWebsocketProxyRequestContext{
-		RouteKey:          req.RouteKey,
-		EventType:         req.EventType,
-		ConnectionID:      req.ConnectionID,
-		MessageID:         req.MessageID,
-		ConnectedAt:       req.ConnectedAt.UnixMilli(),
-		RequestTimeEpoch:  req.RequestTime.UnixMilli(),
-		RequestTime:       req.RequestTime.UTC().Format(RequestTimeLayout),
-		DomainName:        req.DomainName,
-		Stage:             req.Stage,
-		APIID:             req.APIID,
-		RequestID:         req.RequestID,
-		ExtendedRequestID: req.ExtendedRequestID,
-		MessageDirection:  "IN",
-		Identity:          events.APIGatewayRequestIdentity{SourceIP: req.SourceIP, UserAgent: req.UserAgent},
-		Authorizer:        auth,
-	}
-	if req.EventType == EventDisconnect {
-		rc.DisconnectStatusCode = int64(req.DisconnectStatusCode)
-		rc.DisconnectReason = &req.DisconnectReason
-	}
-	ev := events.APIGatewayWebsocketProxyRequest{RequestContext: rc, IsBase64Encoded: req.IsBase64Encoded, StageVariables: req.StageVariables}
-	if req.EventType == EventConnect {
-		ev.Headers, ev.MultiValueHeaders = lastAndAll(req.Headers)
-		ev.QueryStringParameters, ev.MultiValueQueryStringParameters = lastAndAll(req.Query)
-	}
-	if req.EventType == EventMessage {
-		if req.IsBase64Encoded {
-			ev.Body = base64.StdEncoding.EncodeToString(req.Body)
-		} else {
-			ev.Body = string(req.Body)
+// proxyEvent is the Lambda proxy event of a WebSocket route, with the keys API Gateway
+// sends for each event type and nothing else (events.APIGatewayWebsocketProxyRequest
+// would add "messageId": "" on CONNECT and DISCONNECT, "userAgent": "" and
+// "authorizer": {} when there are none, and drop an empty body):
+//
+//   - CONNECT: headers and multiValueHeaders (names as the client sent them), the
+//     query maps if the URL has a query, requestContext, isBase64Encoded.
+//   - MESSAGE: requestContext (with messageId), body, isBase64Encoded.
+//   - DISCONNECT: the headers API Gateway sends then (Host, and x-api-key,
+//     X-Forwarded-For and x-restapi empty), requestContext (with disconnectStatusCode
+//     and disconnectReason), isBase64Encoded.
+//
+// stageVariables is present when the stage has variables. requestContext.authorizer is
+// present when the $connect authorizer gave a principal or a context.
+type proxyEvent struct {
+	Headers                         map[string]string   `json:"headers,omitempty"`
+	MultiValueHeaders               map[string][]string `json:"multiValueHeaders,omitempty"`
+	QueryStringParameters           map[string]string   `json:"queryStringParameters,omitempty"`
+	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters,omitempty"`
+	StageVariables                  map[string]string   `json:"stageVariables,omitempty"`
+	RequestContext                  proxyContext        `json:"requestContext"`
+	Body                            *string             `json:"body,omitempty"`
+	IsBase64Encoded                 bool                `json:"isBase64Encoded"`
+}
+
+// proxyContext is a proxy event's requestContext.
+type proxyContext struct {
+	RouteKey             string         `json:"routeKey"`
+	MessageID            string         `json:"messageId,omitempty"`
+	EventType            string         `json:"eventType"`
+	ExtendedRequestID    string         `json:"extendedRequestId"`
+	RequestTime          string         `json:"requestTime"`
+	MessageDirection     string         `json:"messageDirection"`
+	DisconnectStatusCode *int           `json:"disconnectStatusCode,omitempty"`
+	DisconnectReason     *string        `json:"disconnectReason,omitempty"`
+	Stage                string         `json:"stage"`
+	ConnectedAt          int64          `json:"connectedAt"`
+	RequestTimeEpoch     int64          `json:"requestTimeEpoch"`
+	Identity             proxyIdentity  `json:"identity"`
+	RequestID            string         `json:"requestId"`
+	DomainName           string         `json:"domainName"`
+	ConnectionID         string         `json:"connectionId"`
+	APIID                string         `json:"apiId"`
+	Authorizer           map[string]any `json:"authorizer,omitempty"`
+}
+
+// proxyIdentity is requestContext.identity: userAgent only when the client sent one.
+type proxyIdentity struct {
+	UserAgent string `json:"userAgent,omitempty"`
+	SourceIP  string `json:"sourceIp"`
+}
+
+// newProxyEvent is the Lambda proxy event API Gateway sends for req.
+func newProxyEvent(req *Request) *proxyEvent {
+	var auth map[string]any
+	if len(req.AuthorizerContext) > 0 || req.PrincipalID != "" {
+		auth = make(map[string]any, len(req.AuthorizerContext)+1)
+		for k, v := range req.AuthorizerContext {
+			auth[k] = v
+		}
+		if req.PrincipalID != "" {
+			auth["principalId"] = req.PrincipalID
 		}
 	}
+	ev := &proxyEvent{
+		RequestContext: proxyContext{
+			RouteKey:          req.RouteKey,
+			EventType:         req.EventType,
+			ConnectionID:      req.ConnectionID,
+			ConnectedAt:       req.ConnectedAt.UnixMilli(),
+			RequestTimeEpoch:  req.RequestTime.UnixMilli(),
+			RequestTime:       req.RequestTime.UTC().Format(RequestTimeLayout),
+			DomainName:        req.DomainName,
+			Stage:             req.Stage,
+			APIID:             req.APIID,
+			RequestID:         req.RequestID,
+			ExtendedRequestID: req.ExtendedRequestID,
+			MessageDirection:  "IN",
+			Identity:          proxyIdentity{SourceIP: req.SourceIP, UserAgent: req.UserAgent},
+			Authorizer:        auth,
+		},
+		IsBase64Encoded: req.IsBase64Encoded,
+		StageVariables:  req.StageVariables,
+	}
+	switch req.EventType {
+	case EventConnect:
+		ev.Headers, ev.MultiValueHeaders = lastAndAll(req.Headers)
+		ev.QueryStringParameters, ev.MultiValueQueryStringParameters = lastAndAll(req.Query)
+	case EventMessage:
+		ev.RequestContext.MessageID = req.MessageID
+		body := string(req.Body)
+		if req.IsBase64Encoded {
+			body = base64.StdEncoding.EncodeToString(req.Body)
+		}
+		ev.Body = &body
+	case EventDisconnect:
+		code, reason := req.DisconnectStatusCode, req.DisconnectReason
+		ev.RequestContext.DisconnectStatusCode, ev.RequestContext.DisconnectReason = &code, &reason
+		ev.Headers, ev.MultiValueHeaders = lastAndAll(disconnectHeaders(req.DomainName))
+	}
 	return ev
+}
+
+// disconnectHeaders are the headers of a DISCONNECT event: API Gateway sends the Host
+// the client connected to and three more, empty.
+func disconnectHeaders(host string) map[string][]string {
+	return map[string][]string{"Host": {host}, "x-api-key": {""}, "X-Forwarded-For": {""}, "x-restapi": {""}}
 }
 
 func lastAndAll(m map[string][]string) (map[string]string, map[string][]string) {

@@ -121,10 +121,12 @@ func Serve(ctx context.Context, cfg *config.Config, deps Deps, ready func(Addrs)
 	ops := routes(reg, &readyFlag, mh)
 
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelDebug)
+	const maxHeaderBytes = 64 << 10
 	wsSrv := &http.Server{
 		Handler:           g,
 		ReadHeaderTimeout: cfg.Server.Limits.HandshakeTimeout.D(),
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ConnContext:       headConnContext,
 		IdleTimeout:       cfg.Server.Limits.HandshakeTimeout.D(),
 		ErrorLog:          errLog,
 		// WebSockets upgrade HTTP/1.1 connections: never negotiate h2.
@@ -161,6 +163,10 @@ func Serve(ctx context.Context, cfg *config.Config, deps Deps, ready func(Addrs)
 		}
 		wsLn = tls.NewListener(wsLn, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
 	}
+	// The header names as sent on the wire, for the events (net/http's limit is
+	// MaxHeaderBytes plus its 4096-byte read buffer). Above TLS, so it reads plaintext;
+	// net/http then no longer sees a *tls.Conn, so r.TLS is nil (nothing reads it).
+	wsLn = headListener{Listener: wsLn, max: maxHeaderBytes + 4096}
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- wsSrv.Serve(wsLn) }()
 	go func() { serveErr <- mSrv.Serve(mLn) }()
