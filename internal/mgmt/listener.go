@@ -109,10 +109,11 @@ func NewHTTPServer(h http.Handler, l Limits, errLog *log.Logger) (*http.Server, 
 // request timeout. It applies them to each request itself, from when h is called (the
 // headers are in; that listener's own header timeout bounded them): the body must
 // arrive within ReadTimeout, and reading it, the operation and the answer must be done
-// within WriteTimeout. When h returns the write deadline is lifted again, so that a
-// later request on the same keep-alive connection (an upgrade, say) does not inherit
-// it. ReadHeaderTimeout, IdleTimeout and MaxHeaderBytes stay that listener's own. The
-// error names the field of l that is out of range.
+// within WriteTimeout, the answer included. net/http lifts the write deadline once the
+// answer is written (and sets its own read deadlines for the idle wait and the next
+// headers), so a later request on the same keep-alive connection (an upgrade, say) does
+// not inherit them. ReadHeaderTimeout, IdleTimeout and MaxHeaderBytes stay that
+// listener's own. The error names the field of l that is out of range.
 func Bounded(h http.Handler, l Limits) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("mgmt: Bounded needs a handler")
@@ -127,7 +128,6 @@ func Bounded(h http.Handler, l Limits) (http.Handler, error) {
 		// Both fail only for a writer that is not net/http's (a test recorder).
 		_ = rc.SetReadDeadline(now.Add(l.ReadTimeout))
 		_ = rc.SetWriteDeadline(now.Add(l.WriteTimeout))
-		defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
 		h.ServeHTTP(w, r)
 	}), nil
 }

@@ -1,0 +1,108 @@
+package mgmt
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// startUnbounded serves mux with an http.Server that has no read or write timeout, as
+// the WebSocket listener is, until the test ends.
+func startUnbounded(tb testing.TB, mux http.Handler) *httptest.Server {
+	tb.Helper()
+	srv := httptest.NewServer(mux)
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+// TestBoundedSlowBody: on a listener without timeouts, Bounded still refuses a signed
+// request whose body stops arriving once ReadTimeout has passed, with 400, and drops the
+// connection, whichever way the request was signed.
+func TestBoundedSlowBody(t *testing.T) {
+	good := aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret}
+	const readTimeout = 300 * time.Millisecond
+	body := strings.Repeat("s", 100)
+	for _, claim := range []bool{false, true} {
+		t.Run(fmt.Sprintf("payload hash stated %v", claim), func(t *testing.T) {
+			rec := &recorder{}
+			api, err := New(testOptions(t, rec.conns()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := Bounded(api, Limits{ReadHeaderTimeout: readTimeout, ReadTimeout: readTimeout, WriteTimeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := startUnbounded(t, h)
+			c := rawConnect(t, srv)
+			start := time.Now()
+			c.send(t, signedHead(t, srv.Listener.Addr().String(), "POST", testPath, len(body), sha256Hex(body), claim, good, "us-east-1", time.Now(), nil)+"s")
+			got := await(t, c.readResponse(nil), readTimeout+answerBound, "answer to a stalled body")
+			elapsed := time.Since(start)
+			if got.err != nil || got.status != 400 || got.errorType != CodeBadRequest || !got.close {
+				t.Errorf("answer %d %s %q close %v (%v), want 400 %s, Connection: close", got.status, got.errorType, got.body, got.close, got.err, CodeBadRequest)
+			}
+			if elapsed < readTimeout {
+				t.Errorf("answered after %v, before ReadTimeout %v", elapsed, readTimeout)
+			}
+			c.awaitHangUp(t, answerBound)
+			if calls := rec.Calls(); len(calls) != 0 {
+				t.Errorf("operations ran: %v", calls)
+			}
+		})
+	}
+}
+
+// TestBoundedLiftsTheWriteDeadline: a later request on the same keep-alive connection,
+// served by a handler that is not bounded (an upgrade, on the WebSocket listener), does
+// not inherit the write deadline of an @connections request.
+func TestBoundedLiftsTheWriteDeadline(t *testing.T) {
+	const writeTimeout = 200 * time.Millisecond
+	rec := &recorder{}
+	o := testOptions(t, rec.conns())
+	o.AllowUnsigned = true
+	api, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := Bounded(api, Limits{ReadHeaderTimeout: 100 * time.Millisecond, ReadTimeout: 100 * time.Millisecond, WriteTimeout: writeTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("GET /later", func(w http.ResponseWriter, _ *http.Request) {
+		// Answer only once the bounded request's write deadline would have passed.
+		<-time.After(2 * writeTimeout)
+		_, _ = io.WriteString(w, "still writable")
+	})
+	srv := startUnbounded(t, mux)
+	c := rawConnect(t, srv)
+	c.send(t, "POST "+testPath+" HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
+	if got := await(t, c.readResponse(nil), answerBound, "the @connections answer"); got.err != nil || got.status != 200 || got.close {
+		t.Fatalf("POST: %d close %v (%v), want 200 and keep-alive", got.status, got.close, got.err)
+	}
+	c.send(t, "GET /later HTTP/1.1\r\nHost: x\r\n\r\n")
+	if got := await(t, c.readResponse(nil), 2*writeTimeout+answerBound, "the later answer"); got.err != nil || got.body != "still writable" {
+		t.Errorf("the later request on the connection: %q (%v), want its answer", got.body, got.err)
+	}
+}
+
+func TestBoundedValidates(t *testing.T) {
+	api, err := New(testOptions(t, fakeConns{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Bounded(api, Limits{ReadHeaderTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second}); err == nil || !strings.Contains(err.Error(), "WriteTimeout") {
+		t.Errorf("WriteTimeout equal to ReadTimeout: %v, want an error naming WriteTimeout", err)
+	}
+	if _, err := Bounded(nil, Limits{}); err == nil {
+		t.Error("a nil handler was accepted")
+	}
+}
