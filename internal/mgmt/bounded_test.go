@@ -1,62 +1,35 @@
 package mgmt
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
-// startUnbounded serves mux with an http.Server that has no read or write timeout, as
-// the WebSocket listener is, until the test ends.
-func startUnbounded(tb testing.TB, mux http.Handler) *httptest.Server {
+// startBounded serves Bounded(New(o), l) with an http.Server that has no read or write
+// timeout, as the WebSocket listener is, until the test ends.
+func startBounded(tb testing.TB, o Options, l Limits) *httptest.Server {
 	tb.Helper()
-	srv := httptest.NewServer(mux)
-	tb.Cleanup(srv.Close)
-	return srv
+	api, err := New(o)
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	h, err := Bounded(api, l)
+	if err != nil {
+		tb.Fatalf("Bounded: %v", err)
+	}
+	return startUnbounded(tb, h)
 }
 
-// TestBoundedSlowBody: on a listener without timeouts, Bounded still refuses a signed
-// request whose body stops arriving once ReadTimeout has passed, with 400, and drops the
-// connection, whichever way the request was signed.
-func TestBoundedSlowBody(t *testing.T) {
-	good := aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret}
-	const readTimeout = 300 * time.Millisecond
-	body := strings.Repeat("s", 100)
-	for _, claim := range []bool{false, true} {
-		t.Run(fmt.Sprintf("payload hash stated %v", claim), func(t *testing.T) {
-			rec := &recorder{}
-			api, err := New(testOptions(t, rec.conns()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			h, err := Bounded(api, Limits{ReadHeaderTimeout: readTimeout, ReadTimeout: readTimeout, WriteTimeout: time.Second})
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := startUnbounded(t, h)
-			c := rawConnect(t, srv)
-			start := time.Now()
-			c.send(t, signedHead(t, srv.Listener.Addr().String(), "POST", testPath, len(body), sha256Hex(body), claim, good, "us-east-1", time.Now(), nil)+"s")
-			got := await(t, c.readResponse(nil), readTimeout+answerBound, "answer to a stalled body")
-			elapsed := time.Since(start)
-			if got.err != nil || got.status != 400 || got.errorType != CodeBadRequest || !got.close {
-				t.Errorf("answer %d %s %q close %v (%v), want 400 %s, Connection: close", got.status, got.errorType, got.body, got.close, got.err, CodeBadRequest)
-			}
-			if elapsed < readTimeout {
-				t.Errorf("answered after %v, before ReadTimeout %v", elapsed, readTimeout)
-			}
-			c.awaitHangUp(t, answerBound)
-			if calls := rec.Calls(); len(calls) != 0 {
-				t.Errorf("operations ran: %v", calls)
-			}
-		})
-	}
+// startUnbounded serves h with an http.Server that has no read or write timeout.
+func startUnbounded(tb testing.TB, h http.Handler) *httptest.Server {
+	tb.Helper()
+	srv := httptest.NewServer(h)
+	tb.Cleanup(srv.Close)
+	return srv
 }
 
 // TestBoundedLiftsTheWriteDeadline: a later request on the same keep-alive connection,
