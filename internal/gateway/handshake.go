@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -14,20 +15,21 @@ import (
 )
 
 // connectionsPath reports whether r is for the @connections API: /{stage}/@connections/{id},
-// or /@connections/{id} (a custom domain mapped with an empty base path), each segment
-// non-empty, the shapes internal/mgmt/routes.go serves. It reads the escaped path, as
+// or /@connections/{id} (a custom domain mapped with an empty base path), with a
+// non-empty id: the shapes internal/mgmt/routes.go serves. It reads the escaped path, as
 // that router does, so that an id holding an escaped "/" is still one segment.
 func connectionsPath(r *http.Request) bool {
 	segs := strings.Split(r.URL.EscapedPath(), "/")
 	switch {
-	case len(segs) == 4 && segs[0] == "" && segs[1] != "":
+	case len(segs) == 4 && segs[0] == "": // an empty stage, as in //@connections/{id}, too: that router takes it
 		segs = segs[2:]
 	case len(segs) == 3 && segs[0] == "":
 		segs = segs[1:]
 	default:
 		return false
 	}
-	return (segs[0] == "@connections" || strings.EqualFold(segs[0], "%40connections")) && segs[1] != ""
+	api, err := url.PathUnescape(segs[0])
+	return err == nil && api == "@connections" && segs[1] != ""
 }
 
 // ServeHTTP runs one handshake, in the order it happens: the request is checked to be
