@@ -297,7 +297,7 @@ func TestOtherRequestsOnTheWebSocketHostKeep426(t *testing.T) {
 		{"GET", "/prod/@connections/abc/extra", notWS},
 		{"GET", "/a/prod/@connections/abc", notWS},
 		{"GET", "/prod/connections/abc", notWS},
-		{"GET", "//@connections/abc", notWS},
+		{"GET", "//@connections/abc", rawAnswer{Status: 403, ErrorType: "MissingAuthenticationTokenException", RequestID: true}}, // an empty stage, as the management listener takes it
 		{"PUT", "/prod", notWS},
 		{"POST", "/prod/@connections/abc", rawAnswer{Status: 403, ErrorType: "MissingAuthenticationTokenException", RequestID: true}},
 		{"POST", "/prod/%40connections/abc", rawAnswer{Status: 403, ErrorType: "MissingAuthenticationTokenException", RequestID: true}},
