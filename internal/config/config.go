@@ -342,6 +342,13 @@ type Management struct {
 	// AllowUnsigned accepts unsigned requests (development only). Default false:
 	// without credentials every request is refused.
 	AllowUnsigned bool `yaml:"AllowUnsigned"`
+	// DisableOnWebSocketListener stops serving @connections on Server.Listen. Default
+	// false: as on AWS, where a backend builds the endpoint from the event's
+	// requestContext.domainName and stage, it is served there too (non-upgrade
+	// requests to /{stage}/@connections/{id} and /@connections/{id}, over TLS when
+	// Server.TLS is set), with SigV4 required even when AllowUnsigned is true, and so
+	// only when Credentials are set. ManagementListen serves it regardless.
+	DisableOnWebSocketListener bool `yaml:"DisableOnWebSocketListener,omitempty"`
 
 	// The management listener's limits on one client (slow requests, idle keep-alives).
 	// ReadHeaderTimeout is how long the request line and headers may take; a slower

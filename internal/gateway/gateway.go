@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +52,11 @@ type Options struct {
 	Metrics  *Metrics
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
+	// Connections, when not nil, serves the requests that are not WebSocket upgrades
+	// and whose path is /{stage}/@connections/{id} or /@connections/{id}: the
+	// @connections API on the WebSocket listener. Nil: they get 426, as every other
+	// request that is not an upgrade does.
+	Connections http.Handler
 }
 
 // Gateway serves WebSocket handshakes (it is an http.Handler) and owns the connections
@@ -68,6 +74,8 @@ type Gateway struct {
 	limiter   *rate.Limiter // Limits.ConnectRate
 	methodArn string
 	ws        *wsServer
+
+	connections http.Handler // Options.Connections
 
 	open atomic.Int64 // connections admitted or being admitted
 
@@ -123,6 +131,7 @@ func New(o Options) (*Gateway, error) {
 			rt.throttle = rate.NewLimiter(rate.Limit(r), b)
 		}
 	}
+	g.connections = o.Connections
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	if c.Server.Limits.ConnectRate > 0 {
 		g.limiter = rate.NewLimiter(rate.Limit(c.Server.Limits.ConnectRate), c.Server.Limits.ConnectBurst)

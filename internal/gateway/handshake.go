@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -16,17 +17,42 @@ import (
 	"github.com/wsgate/wsgate/internal/integration"
 )
 
+// connectionsPath reports whether r is for the @connections API: /{stage}/@connections/{id},
+// or /@connections/{id} (a custom domain mapped with an empty base path), with a
+// non-empty id: the shapes internal/mgmt/routes.go serves. It reads the escaped path, as
+// that router does, so that an id holding an escaped "/" is still one segment.
+func connectionsPath(r *http.Request) bool {
+	segs := strings.Split(r.URL.EscapedPath(), "/")
+	switch {
+	case len(segs) == 4 && segs[0] == "": // an empty stage, as in //@connections/{id}, too: that router takes it
+		segs = segs[2:]
+	case len(segs) == 3 && segs[0] == "":
+		segs = segs[1:]
+	default:
+		return false
+	}
+	api, err := url.PathUnescape(segs[0])
+	return err == nil && api == "@connections" && segs[1] != ""
+}
+
 // ServeHTTP runs one handshake, in the order it happens: the request is checked to be
 // a valid WebSocket upgrade (RFC 6455 §4.2.1) before anything with a side effect; then
 // the gateway's own limits; the $connect authorizer (its identity sources first); the
 // $connect integration; the subprotocol; the connection is registered; the upgrade.
 // Every refusal goes through refuse, which writes the status and counts the outcome.
+// A request that is not an upgrade is refused with 426, except one for the @connections
+// API when Options.Connections is set: that goes to it, as API Gateway serves
+// @connections on the API's own host.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A bug in a handshake (an authorizer, an integration, a template) fails that
 	// handshake with 500, counted; net/http would only log it.
 	defer g.recoverHTTP(w, "a handshake")
 	start := g.now()
 	if f := checkUpgrade(r); f != nil {
+		if f.outcome == outcomeNotWebSocket && g.connections != nil && connectionsPath(r) {
+			g.connections.ServeHTTP(w, r)
+			return
+		}
 		g.refuse(w, r, nil, f, start)
 		return
 	}

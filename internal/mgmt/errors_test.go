@@ -137,6 +137,9 @@ func do(tb testing.TB, req *http.Request) rawResponse {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	if id := resp.Header.Get("X-Amzn-Requestid"); !requestIDForm.MatchString(id) {
+		tb.Errorf("%s %s: %d without a request id (x-amzn-RequestId %q)", req.Method, req.URL, resp.StatusCode, id)
+	}
 	return rawResponse{
 		Status:      resp.StatusCode,
 		ErrorType:   resp.Header.Get("X-Amzn-ErrorType"),

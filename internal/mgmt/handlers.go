@@ -48,6 +48,7 @@ func (s *server) handle(op opFunc) http.Handler {
 			level = slog.LevelDebug
 		}
 		s.log.LogAttrs(r.Context(), level, "@connections request failed",
+			slog.String("requestId", requestIDOf(w)),
 			slog.String("method", r.Method),
 			slog.String("connectionId", id),
 			slog.Int("status", code),
@@ -194,6 +195,6 @@ func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
 		refuseUnread(w, e)
 	}
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "@connections request failed",
-		slog.String("method", r.Method), slog.Int("status", http.StatusForbidden),
+		slog.String("requestId", requestIDOf(w)), slog.String("method", r.Method), slog.Int("status", http.StatusForbidden),
 		slog.String("errorType", CodeForbidden), slog.String("err", "no such route"))
 }

@@ -23,6 +23,7 @@ import (
 type jsOutcome struct {
 	OK           bool              `json:"ok"`
 	Status       int               `json:"status"`
+	RequestID    string            `json:"requestId"`
 	Name         string            `json:"name,omitempty"`
 	Message      string            `json:"message,omitempty"`
 	ConnectedAt  string            `json:"connectedAt,omitempty"`
@@ -120,6 +121,14 @@ func TestJSSDKInterop(t *testing.T) {
 			var got jsResults
 			if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
 				t.Fatalf("client.mjs output %q: %v", stdout.String(), err)
+			}
+			// Every answer, success or error, carries its own request id, and the SDK
+			// surfaces it; the ids are random, so they are checked here and then cleared.
+			seen := map[string]bool{}
+			for name, o := range map[string]*jsOutcome{"post": &got.Post, "get": &got.Get, "delete": &got.Delete,
+				"gone": &got.Gone, "badSignature": &got.BadSignature} {
+				checkRequestID(t, name, o.RequestID, seen)
+				o.RequestID = ""
 			}
 			want := jsResults{
 				Post: jsOutcome{OK: true, Status: 200},

@@ -103,3 +103,31 @@ func NewHTTPServer(h http.Handler, l Limits, errLog *log.Logger) (*http.Server, 
 		ErrorLog:          errLog,
 	}, nil
 }
+
+// Bounded is h served on a listener whose http.Server cannot carry l's ReadTimeout and
+// WriteTimeout: the WebSocket listener, where an upgraded connection must outlive any
+// request timeout. It applies them to each request itself, from when h is called (the
+// headers are in; that listener's own header timeout bounded them): the body must
+// arrive within ReadTimeout, and reading it, the operation and the answer must be done
+// within WriteTimeout, the answer included. net/http lifts the write deadline once the
+// answer is written (and sets its own read deadlines for the idle wait and the next
+// headers), so a later request on the same keep-alive connection (an upgrade, say) does
+// not inherit them. ReadHeaderTimeout, IdleTimeout and MaxHeaderBytes stay that
+// listener's own. The error names the field of l that is out of range.
+func Bounded(h http.Handler, l Limits) (http.Handler, error) {
+	if h == nil {
+		return nil, errors.New("mgmt: Bounded needs a handler")
+	}
+	if err := l.Validate(); err != nil {
+		return nil, fmt.Errorf("mgmt: %w", err)
+	}
+	l = l.withDefaults()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		rc := http.NewResponseController(w)
+		// Both fail only for a writer that is not net/http's (a test recorder).
+		_ = rc.SetReadDeadline(now.Add(l.ReadTimeout))
+		_ = rc.SetWriteDeadline(now.Add(l.WriteTimeout))
+		h.ServeHTTP(w, r)
+	}), nil
+}

@@ -284,32 +284,40 @@ func TestStatedPayloadHash(t *testing.T) {
 
 // TestSlowBodyHitsReadTimeout: a correctly signed request whose body stops arriving is
 // refused with 400 once ReadTimeout has passed, whichever way it was signed, and the
-// connection dropped.
+// connection dropped: on the management listener, and through Bounded on a listener
+// without timeouts of its own (the WebSocket listener).
 func TestSlowBodyHitsReadTimeout(t *testing.T) {
 	good := aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret}
 	const readTimeout = 300 * time.Millisecond
+	limits := Limits{ReadHeaderTimeout: readTimeout, ReadTimeout: readTimeout, WriteTimeout: time.Second}
+	listeners := map[string]func(*recorder) *httptest.Server{
+		"management listener": func(rec *recorder) *httptest.Server { return startListener(t, testOptions(t, rec.conns()), limits) },
+		"Bounded":             func(rec *recorder) *httptest.Server { return startBounded(t, testOptions(t, rec.conns()), limits) },
+	}
 	body := strings.Repeat("s", 100)
-	for _, claim := range []bool{false, true} {
-		t.Run(fmt.Sprintf("payload hash stated %v", claim), func(t *testing.T) {
-			rec := &recorder{}
-			srv := startListener(t, testOptions(t, rec.conns()), Limits{ReadHeaderTimeout: readTimeout, ReadTimeout: readTimeout, WriteTimeout: time.Second})
-			c := rawConnect(t, srv)
-			start := time.Now()
-			c.send(t, signedHead(t, srv.Listener.Addr().String(), "POST", testPath, len(body), sha256Hex(body), claim, good, "us-east-1", time.Now(), nil)+"s")
-			got := await(t, c.readResponse(nil), readTimeout+answerBound, "answer to a stalled body")
-			elapsed := time.Since(start)
-			if got.err != nil || got.status != 400 || got.errorType != CodeBadRequest || !got.close {
-				t.Errorf("answer %d %s %q close %v (%v), want 400 %s, Connection: close", got.status, got.errorType, got.body, got.close, got.err, CodeBadRequest)
-			}
-			if elapsed < readTimeout {
-				t.Errorf("answered after %v, before ReadTimeout %v", elapsed, readTimeout)
-			}
-			c.awaitHangUp(t, answerBound)
-			if calls := rec.Calls(); len(calls) != 0 {
-				t.Errorf("operations ran: %v", calls)
-			}
-			t.Logf("stalled body refused after %v (ReadTimeout %v)", elapsed, readTimeout)
-		})
+	for name, start := range listeners {
+		for _, claim := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, payload hash stated %v", name, claim), func(t *testing.T) {
+				rec := &recorder{}
+				srv := start(rec)
+				c := rawConnect(t, srv)
+				begin := time.Now()
+				c.send(t, signedHead(t, srv.Listener.Addr().String(), "POST", testPath, len(body), sha256Hex(body), claim, good, "us-east-1", time.Now(), nil)+"s")
+				got := await(t, c.readResponse(nil), readTimeout+answerBound, "answer to a stalled body")
+				elapsed := time.Since(begin)
+				if got.err != nil || got.status != 400 || got.errorType != CodeBadRequest || !got.close {
+					t.Errorf("answer %d %s %q close %v (%v), want 400 %s, Connection: close", got.status, got.errorType, got.body, got.close, got.err, CodeBadRequest)
+				}
+				if elapsed < readTimeout {
+					t.Errorf("answered after %v, before ReadTimeout %v", elapsed, readTimeout)
+				}
+				c.awaitHangUp(t, answerBound)
+				if calls := rec.Calls(); len(calls) != 0 {
+					t.Errorf("operations ran: %v", calls)
+				}
+				t.Logf("stalled body refused after %v (ReadTimeout %v)", elapsed, readTimeout)
+			})
+		}
 	}
 }
 

@@ -65,7 +65,8 @@ type server struct {
 	keys          keyCache
 }
 
-// New returns the @connections API described by o. The error names the invalid field.
+// New returns the @connections API described by o. Every response it writes carries an
+// x-amzn-RequestId. The error names the invalid field.
 func New(o Options) (http.Handler, error) {
 	if o.Connections == nil {
 		return nil, errors.New("mgmt: Connections is required")
@@ -107,5 +108,5 @@ func New(o Options) (http.Handler, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	return s.routes(), nil
+	return withRequestID(s.routes()), nil
 }

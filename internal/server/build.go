@@ -40,6 +40,9 @@ type Deps struct {
 	Metrics *gateway.Metrics
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
+	// Connections serves @connections on the WebSocket listener (gateway.Options);
+	// nil: not served there.
+	Connections http.Handler
 }
 
 // Build compiles cfg (routes, selection expressions, templates, request parameters,
@@ -106,5 +109,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*gateway.Gateway
 		Logger:     deps.Logger,
 		Metrics:    deps.Metrics,
 		Now:        deps.Now,
+
+		Connections: deps.Connections, // @connections on the WebSocket listener
 	})
 }

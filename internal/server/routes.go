@@ -15,6 +15,10 @@ import (
 //	GET /healthz  200 while the process runs
 //	GET /readyz   200 while ready is true (listening, not shutting down), else 503
 //	/             the @connections API (internal/mgmt/routes.go)
+//
+// The WebSocket listener's surface is the gateway's ServeHTTP: upgrades, and the same
+// @connections API for requests that are not upgrades (SigV4 required there; built by
+// connectionsAPI in server.go), every other request 426.
 func routes(reg *prometheus.Registry, ready *atomic.Bool, connections http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

@@ -79,39 +79,18 @@ func Serve(ctx context.Context, cfg *config.Config, deps Deps, ready func(Addrs)
 		defer stop()
 		deps.Registry, addrs.NATS = reg, url
 	}
-	g, err := Build(ctx, cfg, deps)
+	if deps.Registry == nil {
+		// Made here rather than by the gateway: both @connections handlers serve from it.
+		deps.Registry = cluster.NewLocal(cfg.Server.Limits.MaxMessageBytes)
+	}
+	mh, public, err := connectionsAPI(cfg, deps)
 	if err != nil {
 		return err
 	}
-	creds := make([]mgmt.Credential, 0, len(cfg.Server.Management.Credentials))
-	for i, c := range cfg.Server.Management.Credentials {
-		secret := deps.Getenv(c.SecretAccessKeyEnv)
-		if secret == "" {
-			_ = g.Shutdown(ctx)
-			return fmt.Errorf("Server.Management.Credentials[%d].SecretAccessKeyEnv: the environment variable %s is empty", i, c.SecretAccessKeyEnv)
-		}
-		creds = append(creds, mgmt.Credential{AccessKeyID: c.AccessKeyID, SecretAccessKey: secret})
-	}
-	var mh http.Handler
-	if len(creds) == 0 && !cfg.Server.Management.AllowUnsigned {
-		log.Warn("no Server.Management.Credentials and AllowUnsigned is false: the @connections API is off")
-	} else {
-		mh, err = mgmt.New(mgmt.Options{
-			Connections:   g.Registry(),
-			Stage:         cfg.Stage.StageName,
-			Region:        cfg.Server.Region,
-			Credentials:   creds,
-			AllowUnsigned: cfg.Server.Management.AllowUnsigned,
-			MaxPayload:    cfg.Server.Limits.MaxMessageBytes,
-			Logger:        log,
-		})
-		if err != nil {
-			_ = g.Shutdown(ctx)
-			return fmt.Errorf("Server.Management: %w", err)
-		}
-		if len(creds) == 0 {
-			log.Warn("@connections accepts unsigned requests (Server.Management.AllowUnsigned): development only")
-		}
+	deps.Connections = public
+	g, err := Build(ctx, cfg, deps)
+	if err != nil {
+		return err
 	}
 
 	var readyFlag atomic.Bool
@@ -132,11 +111,7 @@ func Serve(ctx context.Context, cfg *config.Config, deps Deps, ready func(Addrs)
 		// WebSockets upgrade HTTP/1.1 connections: never negotiate h2.
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 	}
-	m := cfg.Server.Management
-	mSrv, err := mgmt.NewHTTPServer(ops, mgmt.Limits{
-		ReadHeaderTimeout: m.ReadHeaderTimeout.D(), ReadTimeout: m.ReadTimeout.D(), WriteTimeout: m.WriteTimeout.D(),
-		IdleTimeout: m.IdleTimeout.D(), MaxHeaderBytes: m.MaxHeaderBytes,
-	}, errLog)
+	mSrv, err := mgmt.NewHTTPServer(ops, managementLimits(cfg.Server.Management), errLog)
 	if err != nil {
 		_ = g.Shutdown(ctx)
 		return fmt.Errorf("Server.Management: %w", err)
@@ -172,7 +147,8 @@ func Serve(ctx context.Context, cfg *config.Config, deps Deps, ready func(Addrs)
 	go func() { serveErr <- mSrv.Serve(mLn) }()
 	addrs.WebSocket, addrs.Management, addrs.TLS = wsLn.Addr().String(), mLn.Addr().String(), cfg.Server.TLS != nil
 	readyFlag.Store(true)
-	log.Info("listening", "websocket", addrs.WebSocket, "management", addrs.Management, "tls", addrs.TLS, "stage", cfg.Stage.StageName)
+	log.Info("listening", "websocket", addrs.WebSocket, "management", addrs.Management, "tls", addrs.TLS, "stage", cfg.Stage.StageName,
+		"connectionsOnWebSocketListener", public != nil)
 	if ready != nil {
 		ready(addrs)
 	}
@@ -197,6 +173,66 @@ func Serve(ctx context.Context, cfg *config.Config, deps Deps, ready func(Addrs)
 		return runErr
 	}
 	return nil
+}
+
+// connectionsAPI builds the @connections API twice: mh for the management listener,
+// as Server.Management says, and public for the WebSocket listener, which requires
+// SigV4 whatever AllowUnsigned says (that listener faces the clients) and is bounded by
+// the management listener's ReadTimeout and WriteTimeout. Either is nil when it is off:
+// mh without credentials and without AllowUnsigned, public without credentials or with
+// DisableOnWebSocketListener.
+func connectionsAPI(cfg *config.Config, deps Deps) (mh, public http.Handler, err error) {
+	m := cfg.Server.Management
+	log := deps.Logger
+	creds := make([]mgmt.Credential, 0, len(m.Credentials))
+	for i, c := range m.Credentials {
+		secret := deps.Getenv(c.SecretAccessKeyEnv)
+		if secret == "" {
+			return nil, nil, fmt.Errorf("Server.Management.Credentials[%d].SecretAccessKeyEnv: the environment variable %s is empty", i, c.SecretAccessKeyEnv)
+		}
+		creds = append(creds, mgmt.Credential{AccessKeyID: c.AccessKeyID, SecretAccessKey: secret})
+	}
+	o := mgmt.Options{
+		Connections:   deps.Registry,
+		Stage:         cfg.Stage.StageName,
+		Region:        cfg.Server.Region,
+		Credentials:   creds,
+		AllowUnsigned: m.AllowUnsigned,
+		MaxPayload:    cfg.Server.Limits.MaxMessageBytes,
+		Logger:        log,
+	}
+	if len(creds) == 0 && !m.AllowUnsigned {
+		log.Warn("no Server.Management.Credentials and AllowUnsigned is false: the @connections API is off")
+		return nil, nil, nil
+	}
+	if mh, err = mgmt.New(o); err != nil {
+		return nil, nil, fmt.Errorf("Server.Management: %w", err)
+	}
+	if len(creds) == 0 {
+		log.Warn("@connections accepts unsigned requests (Server.Management.AllowUnsigned): development only; " +
+			"it is not served on the WebSocket listener, which requires SigV4")
+		return mh, nil, nil
+	}
+	if m.DisableOnWebSocketListener {
+		return mh, nil, nil
+	}
+	o.AllowUnsigned = false
+	h, err := mgmt.New(o)
+	if err != nil {
+		return nil, nil, fmt.Errorf("Server.Management: %w", err)
+	}
+	if public, err = mgmt.Bounded(h, managementLimits(m)); err != nil {
+		return nil, nil, fmt.Errorf("Server.Management: %w", err)
+	}
+	return mh, public, nil
+}
+
+// managementLimits are the management listener's limits on one client, from m.
+func managementLimits(m config.Management) mgmt.Limits {
+	return mgmt.Limits{
+		ReadHeaderTimeout: m.ReadHeaderTimeout.D(), ReadTimeout: m.ReadTimeout.D(), WriteTimeout: m.WriteTimeout.D(),
+		IdleTimeout: m.IdleTimeout.D(), MaxHeaderBytes: m.MaxHeaderBytes,
+	}
 }
 
 // startCluster connects this node to the cluster's NATS (starting the embedded server

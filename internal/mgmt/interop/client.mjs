@@ -32,11 +32,12 @@ const client = (secretAccessKey) =>
     },
   });
 
-// outcome runs one call and describes its result or error.
+// outcome runs one call and describes its result or error, with the request id the SDK
+// read from the answer ($metadata.requestId, on a result and on an error alike).
 async function outcome(fn) {
   try {
     const out = await fn();
-    const result = { ok: true, status: out.$metadata.httpStatusCode };
+    const result = { ok: true, status: out.$metadata.httpStatusCode, requestId: out.$metadata.requestId ?? "" };
     if (out.ConnectedAt) {
       result.connectedAt = out.ConnectedAt.toISOString();
       result.lastActiveAt = out.LastActiveAt.toISOString();
@@ -47,6 +48,7 @@ async function outcome(fn) {
     return {
       ok: false,
       status: err.$metadata?.httpStatusCode ?? 0,
+      requestId: err.$metadata?.requestId ?? "",
       name: err.name,
       message: err.message,
     };
