@@ -26,7 +26,7 @@ const (
 // letter case, is replaced, and its X-Forwarded-For under another spelling is folded
 // into the one header. The maps are changed in place (never the slices they hold, which
 // may be r.Header's) and returned.
-func withForwarded(r *http.Request, single map[string]string, multi map[string][]string) (map[string]string, map[string][]string) {
+func withForwarded(r *http.Request, secure bool, single map[string]string, multi map[string][]string) (map[string]string, map[string][]string) {
 	if single == nil {
 		single = make(map[string]string, 3)
 	}
@@ -62,10 +62,10 @@ func withForwarded(r *http.Request, single map[string]string, multi map[string][
 	}
 	forwardedFor := strings.Join(append(sent, remoteIP(r)), ", ")
 	proto := "http"
-	if r.TLS != nil {
+	if secure {
 		proto = "https"
 	}
-	port := listenerPort(r)
+	port := listenerPort(r, secure)
 	for name, v := range map[string]string{headerForwardedFor: forwardedFor, headerForwardedPort: port, headerForwardedProto: proto} {
 		single[name], multi[name] = v, []string{v}
 	}
@@ -75,7 +75,7 @@ func withForwarded(r *http.Request, single map[string]string, multi map[string][
 // listenerPort is the port of the listener r arrived on (net/http's local address; not
 // the Host header, which the client writes), or the scheme's default when r did not come
 // through a net/http server.
-func listenerPort(r *http.Request) string {
+func listenerPort(r *http.Request, secure bool) string {
 	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 		if _, p, err := net.SplitHostPort(a.String()); err == nil {
 			if n, err := strconv.ParseUint(p, 10, 16); err == nil {
@@ -83,7 +83,7 @@ func listenerPort(r *http.Request) string {
 			}
 		}
 	}
-	if r.TLS != nil {
+	if secure {
 		return "443"
 	}
 	return "80"

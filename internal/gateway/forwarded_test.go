@@ -88,7 +88,7 @@ func TestWithForwarded(t *testing.T) {
 				kept = append([]string(nil), vs...)
 			}
 			before := tt.multi["X-Forwarded-For"]
-			single, multi := withForwarded(r, tt.single, tt.multi)
+			single, multi := withForwarded(r, r.TLS != nil, tt.single, tt.multi)
 			if diff := cmp.Diff(tt.wantSingle, single); diff != "" {
 				t.Errorf("single (-want +got):\n%s", diff)
 			}
@@ -115,7 +115,7 @@ func FuzzWithForwarded(f *testing.F) {
 		r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}))
 		multi := map[string][]string{k1: {v1}, k2: {v2, v1}}
 		single := map[string]string{k1: v1, k2: v2}
-		single, multi = withForwarded(r, single, multi)
+		single, multi = withForwarded(r, r.TLS != nil, single, multi)
 		for _, name := range []string{"X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto"} {
 			n := 0
 			for k := range multi {

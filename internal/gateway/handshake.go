@@ -271,7 +271,9 @@ func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds())
 // maps are null when the URL has no query, as API Gateway sends them.
 func (g *Gateway) authorizerEvent(r *http.Request, c *Conn) *authevent.Event {
 	headers, single := eventHeaders(r)
-	single, headers = withForwarded(r, single, headers)
+	// The listener may hand net/http a wrapped connection (to record the request head),
+	// so r.TLS is not the only sign of TLS: the config says whether the listener is.
+	single, headers = withForwarded(r, r.TLS != nil || g.cfg.Server.TLS != nil, single, headers)
 	q := r.URL.Query()
 	var qs map[string]string
 	var mq map[string][]string
