@@ -44,6 +44,11 @@ type Config struct {
 	Integrations map[string]Integration `yaml:"Integrations"`
 	// Authorizers maps an authorizer id (a route's AuthorizerId) to its authorizer.
 	Authorizers map[string]Authorizer `yaml:"Authorizers"`
+	// --- request validation (models.go) ---
+	// Models maps a model name (AWS::ApiGatewayV2::Model Name) to its model, which a
+	// route's RequestModels name. Default none: no message is validated.
+	Models map[string]Model `yaml:"Models"`
+	// --- end request validation ---
 	// Server holds what only a self-hosted gateway has.
 	Server Server `yaml:"Server"`
 }
@@ -119,6 +124,14 @@ type Route struct {
 	// RouteResponseSelectionExpression "$default" makes the route two-way: the
 	// integration's response body is sent to the client. Default "": one-way.
 	RouteResponseSelectionExpression string `yaml:"RouteResponseSelectionExpression"`
+	// --- request validation (models.go) ---
+	// RequestModels maps a model selection key to a model name (a key of Models); "$default"
+	// is the fallback. Message routes only. Default none: the route does not validate.
+	RequestModels map[string]string `yaml:"RequestModels"`
+	// ModelSelectionExpression selects the RequestModels key: "$request.body.<path>" or a
+	// constant such as "\$default". Required with RequestModels. Default "".
+	ModelSelectionExpression string `yaml:"ModelSelectionExpression"`
+	// --- end request validation ---
 }
 
 // Integration types.

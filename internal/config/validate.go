@@ -50,6 +50,7 @@ func (c *Config) Validate() error {
 	for _, id := range sortedKeys(c.Authorizers) {
 		validateAuthorizer(&errs, "Authorizers."+id, c.Authorizers[id])
 	}
+	c.validateModels(&errs) // request validation (models.go)
 	c.Server.validate(&errs)
 	c.Stage.validate(&errs, c.Routes)
 	return errs.err()

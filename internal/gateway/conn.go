@@ -304,6 +304,9 @@ func (c *Conn) message(body []byte, binary bool) {
 		c.sendStatusFrame(statusTooManyRequests, reqID)
 		return
 	}
+	if !c.validBody(rt, body, binary, doc, isJSON, g.selection.UsesBody()) { // request validation (models.go)
+		return
+	}
 	if rt.Integration == nil {
 		c.sendStatusFrame(statusInternalError, reqID)
 		return

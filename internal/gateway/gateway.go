@@ -32,6 +32,9 @@ type Route struct {
 	Key         string
 	Integration integration.Integration // nil: no target
 	TwoWay      bool
+	// Models validates message bodies before Integration (models.go); nil: no
+	// validation, the default.
+	Models *Models
 
 	obs      routeObservers // set by New
 	throttle *rate.Limiter  // the stage's RouteSettings for this route; nil: none (set by New)

@@ -82,6 +82,9 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*gateway.Gateway
 		if id, ok := config.IntegrationID(rc.Target); ok {
 			rt.Integration = integrations[id]
 		}
+		if rt.Models, err = buildModels(cfg, key, rc); err != nil { // request validation (models.go)
+			errs = append(errs, err)
+		}
 		routes[key] = rt
 		if key == config.RouteConnect && rc.AuthorizationType == "CUSTOM" {
 			a, err := authorizer.FromConfig(ctx, "Authorizers."+rc.AuthorizerID, cfg.Authorizers[rc.AuthorizerID], authorizer.Deps{
