@@ -25,6 +25,8 @@ type builder struct {
 	limit   error              // the first property whose evaluation met a bound (*limitError)
 	// routeIDs maps a route key to the route's logical id, for error messages.
 	routeIDs map[string]string
+	// modelIDs maps a model name to the model's logical id (template_models.go).
+	modelIDs map[string]string
 }
 
 // resource is a template resource that exists (its Condition, if any, holds).
@@ -128,6 +130,10 @@ func (b *builder) resources(root map[string]any, stageName string) error {
 		}
 	}
 
+	if err := b.models(byType, belongs); err != nil { // request validation (template_models.go)
+		return err
+	}
+
 	b.cfg.Routes = map[string]Route{}
 	b.routeIDs = map[string]string{}
 	keyOf := map[string]string{} // route logical id → route key
@@ -150,6 +156,9 @@ func (b *builder) resources(root map[string]any, stageName string) error {
 			AuthorizerID:                     b.str(r, "AuthorizerId", f+"AuthorizerId"),
 			Target:                           b.str(r, "Target", f+"Target"),
 			RouteResponseSelectionExpression: b.str(r, "RouteResponseSelectionExpression", f+"RouteResponseSelectionExpression"),
+			// request validation (template_models.go)
+			RequestModels:            b.strMap(r, "RequestModels", f+"RequestModels"),
+			ModelSelectionExpression: b.str(r, "ModelSelectionExpression", f+"ModelSelectionExpression"),
 		}
 		id, ok := IntegrationID(rt.Target)
 		if _, exists := b.cfg.Integrations[id]; rt.Target != "" && (!ok || !exists) {
