@@ -59,13 +59,17 @@ func (c *Conn) validBody(rt *Route, body []byte, binary bool, doc any, isJSON, d
 	// The validation error is not logged: it can quote the client's values.
 	messageID := requestID()
 	c.g.log.Debug("message: bad request body", "messageId", messageID, "connectionId", c.id, "routeKey", rt.Key, "model", m.Name, "modelFound", ok, "json", isJSON)
-	b, _ := json.Marshal(struct {
-		Message      string `json:"message"`
-		ConnectionID string `json:"connectionId"`
-		MessageID    string `json:"messageId"`
-	}{statusBadRequestBody, c.id, messageID})
+	b, _ := json.Marshal(badRequestBody{statusBadRequestBody, c.id, messageID})
 	if err := c.Send(b); err != nil {
-		c.g.log.Info("status frame dropped", "messageId", messageID, "connectionId", c.id, "error", err.Error())
+		c.g.log.Info("bad request body frame dropped", "messageId", messageID, "connectionId", c.id, "error", err.Error())
 	}
 	return false
+}
+
+// badRequestBody is API Gateway's gateway response to a body its model rejects: unlike
+// the status frames (sendStatusFrame), it names the message by messageId.
+type badRequestBody struct {
+	Message      string `json:"message"`
+	ConnectionID string `json:"connectionId"`
+	MessageID    string `json:"messageId"`
 }
