@@ -93,6 +93,15 @@ func TestRequestValidation(t *testing.T) {
 	if n := be.count("/default"); n != 1 {
 		t.Errorf("$default backend called %d times, want 1", n)
 	}
+	logs := r.logs.String()
+	if !strings.Contains(logs, "bad request body") {
+		t.Error("no rejection was logged")
+	}
+	for _, v := range []string{strings.Repeat("x", 21), "hello, not JSON"} {
+		if strings.Contains(logs, v) {
+			t.Errorf("the logs quote a rejected body (%q)", v)
+		}
+	}
 }
 
 func TestRequestValidationConfigErrors(t *testing.T) {
