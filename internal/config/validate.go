@@ -52,6 +52,7 @@ func (c *Config) Validate() error {
 	}
 	c.Server.validate(&errs)
 	c.Stage.validate(&errs, c.Routes)
+	c.validateAPIKeys(&errs) // apikeys.go
 	return errs.err()
 }
 
