@@ -95,7 +95,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	c := g.newConn(r, start)
 	ev := g.authorizerEvent(r, c)
-	csrfEntry := "" // the offered subprotocol entry that carried the CSRF token
+	csrfEntry := ""                           // the offered subprotocol entry that carried the CSRF token
+	if g.apiKeyRefused(w, r, c, nil, start) { // an x-api-key header (apikey.go)
+		return
+	}
 	if g.auth != nil {
 		t0 := time.Now()
 		res := g.auth.Authorize(r.Context(), ev)
@@ -106,6 +109,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		c.principalID, c.authContext, c.expiresAt = res.PrincipalID, res.Context, res.ExpiresAt
 		csrfEntry = res.Subprotocol
+		if g.apiKeyRefused(w, r, c, &res, start) { // the authorizer's usageIdentifierKey (apikey.go)
+			return
+		}
 	}
 
 	if rt := g.routes[config.RouteConnect]; rt != nil && rt.Integration != nil {
