@@ -94,11 +94,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	c := g.newConn(r, start)
-	ev := g.authorizerEvent(r, c)
-	csrfEntry := ""                           // the offered subprotocol entry that carried the CSRF token
-	if g.apiKeyRefused(w, r, c, nil, start) { // an x-api-key header (apikey.go)
+	// An API key from the x-api-key header, checked before the authorizer (apikey.go).
+	if g.apiKeyRefused(w, r, c, nil, start) {
 		return
 	}
+	ev := g.authorizerEvent(r, c)
+	csrfEntry := "" // the offered subprotocol entry that carried the CSRF token
 	if g.auth != nil {
 		t0 := time.Now()
 		res := g.auth.Authorize(r.Context(), ev)
