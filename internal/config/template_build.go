@@ -83,6 +83,7 @@ func (b *builder) resources(root map[string]any, stageName string) error {
 		return fmt.Errorf("Resources.%s.Properties.ProtocolType: %q: wsgate runs WEBSOCKET APIs", api.id, pt)
 	}
 	b.cfg.API.RouteSelectionExpression = b.str(api, "RouteSelectionExpression", "Api.RouteSelectionExpression")
+	b.cfg.API.APIKeySelectionExpression = b.str(api, "ApiKeySelectionExpression", "Api.ApiKeySelectionExpression") // API keys
 	for _, p := range []string{"Body", "BodyS3Location", "Target", "RouteKey"} {
 		if _, ok := api.props[p]; ok {
 			return fmt.Errorf("Resources.%s.Properties.%s: not supported (define routes as AWS::ApiGatewayV2::Route resources)", api.id, p)
@@ -150,6 +151,7 @@ func (b *builder) resources(root map[string]any, stageName string) error {
 			AuthorizerID:                     b.str(r, "AuthorizerId", f+"AuthorizerId"),
 			Target:                           b.str(r, "Target", f+"Target"),
 			RouteResponseSelectionExpression: b.str(r, "RouteResponseSelectionExpression", f+"RouteResponseSelectionExpression"),
+			APIKeyRequired:                   b.boolean(r, "ApiKeyRequired", f+"ApiKeyRequired"), // template_apikeys.go
 		}
 		id, ok := IntegrationID(rt.Target)
 		if _, exists := b.cfg.Integrations[id]; rt.Target != "" && (!ok || !exists) {
