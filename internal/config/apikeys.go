@@ -36,8 +36,13 @@ func (c *Config) validateAPIKeys(errs *errorList) {
 	switch src := c.API.APIKeySource(); src {
 	case APIKeyFromHeader:
 	case APIKeyFromAuthorizer:
-		if r, ok := c.Routes[RouteConnect]; ok && r.APIKeyRequired && r.AuthorizationType != "CUSTOM" {
+		r, ok := c.Routes[RouteConnect]
+		switch {
+		case !ok || !r.APIKeyRequired:
+		case r.AuthorizationType != "CUSTOM":
 			errs.add("Api.ApiKeySelectionExpression", "%s needs a CUSTOM authorizer on $connect", src)
+		case c.Authorizers[r.AuthorizerID].Cookie != nil:
+			errs.add("Api.ApiKeySelectionExpression", "%s: the cookie authorizer names no usageIdentifierKey, so every $connect would be refused", src)
 		}
 	default:
 		errs.add("Api.ApiKeySelectionExpression", "%q must be %s or %s", src, APIKeyFromHeader, APIKeyFromAuthorizer)

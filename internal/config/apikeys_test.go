@@ -19,6 +19,7 @@ func TestAPIKeyValidation(t *testing.T) {
 		{"authorizer key", "Api: {ApiKeySelectionExpression: $context.authorizer.usageIdentifierKey}", keys, ""},
 		{"other selection", "Api: {ApiKeySelectionExpression: $request.querystring.key}", keys, `Api.ApiKeySelectionExpression: "$request.querystring.key" must be`},
 		{"authorizer key without authorizer", "Api: {ApiKeySelectionExpression: $context.authorizer.usageIdentifierKey}", keys, "needs a CUSTOM authorizer on $connect"},
+		{"authorizer key from the cookie authorizer", "Api: {ApiKeySelectionExpression: $context.authorizer.usageIdentifierKey}", keys, "the cookie authorizer names no usageIdentifierKey"},
 		{"required off $connect", "Api: {}", "  $default: {ApiKeyRequired: true}" + keys, "Routes.$default.ApiKeyRequired: API keys are checked on $connect only"},
 		{"no name", "Api: {}", "\nServer:\n  ApiKeys: [{ValueEnv: K}]\n", "Server.ApiKeys[0].Name: is required"},
 		{"name twice", "Api: {}", "\nServer:\n  ApiKeys: [{Name: a, ValueEnv: K}, {Name: a, ValueFile: /k}]\n", `Server.ApiKeys[1].Name: "a" is used twice`},
@@ -28,9 +29,13 @@ func TestAPIKeyValidation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			connect := "  $connect: {ApiKeyRequired: true}\n"
-			if strings.Contains(tc.name, "authorizer key") && !strings.Contains(tc.name, "without") {
+			switch tc.name {
+			case "authorizer key":
 				connect = "  $connect: {ApiKeyRequired: true, AuthorizationType: CUSTOM, AuthorizerId: a}\n" +
 					"Authorizers:\n  a: {AuthorizerUri: \"http://127.0.0.1:9/auth\"}\n"
+			case "authorizer key from the cookie authorizer":
+				connect = "  $connect: {ApiKeyRequired: true, AuthorizationType: CUSTOM, AuthorizerId: a}\n" +
+					"Authorizers:\n  a: {Cookie: {Algorithms: [HS256], AllowedOrigins: [\"https://a.example\"], Key: {HmacSecretEnv: S}}}\n"
 			}
 			rest := tc.rest
 			routes := "Routes:\n" + connect
