@@ -12,7 +12,7 @@ import (
 // the keys come from the overrides' Server.ApiKeys; a non-boolean is refused, named.
 func TestTemplateAPIKeys(t *testing.T) {
 	tmpl := strings.Replace(baseTemplate, "RouteSelectionExpression: $request.body.action}",
-		"RouteSelectionExpression: $request.body.action, ApiKeySelectionExpression: $context.authorizer.usageIdentifierKey}", 1)
+		"RouteSelectionExpression: $request.body.action, ApiKeySelectionExpression: $request.header.x-api-key}", 1)
 	tmpl = strings.Replace(tmpl, "RouteKey: $connect, AuthorizationType: CUSTOM,", "RouteKey: $connect, ApiKeyRequired: true, AuthorizationType: CUSTOM,", 1)
 	if tmpl == baseTemplate || !strings.Contains(tmpl, "ApiKeyRequired") {
 		t.Fatal("the edits did not apply to baseTemplate")
@@ -29,7 +29,7 @@ func TestTemplateAPIKeys(t *testing.T) {
 		"keys":      c.Server.APIKeys,
 	}
 	want := map[string]any{
-		"selection": APIKeyFromAuthorizer,
+		"selection": APIKeyFromHeader,
 		"connect":   true,
 		"send":      false,
 		"keys":      []APIKey{{Name: "partner", ValueEnv: "PARTNER_KEY"}},
