@@ -52,6 +52,9 @@ func (c *Config) validateAPIKeys(errs *errorList) {
 			errs.add("Routes."+key+".ApiKeyRequired", "API keys are checked on $connect only")
 		}
 	}
+	if c.Routes[RouteConnect].APIKeyRequired && len(c.Server.APIKeys) == 0 {
+		errs.add("Server.ApiKeys", "none, but Routes.$connect.ApiKeyRequired is true: every $connect would be refused")
+	}
 	names := make(map[string]bool, len(c.Server.APIKeys))
 	for i, k := range c.Server.APIKeys {
 		field := fmt.Sprintf("Server.ApiKeys[%d]", i)

@@ -21,6 +21,7 @@ func TestAPIKeyValidation(t *testing.T) {
 		{"authorizer key without authorizer", "Api: {ApiKeySelectionExpression: $context.authorizer.usageIdentifierKey}", keys, "needs a CUSTOM authorizer on $connect"},
 		{"authorizer key from the cookie authorizer", "Api: {ApiKeySelectionExpression: $context.authorizer.usageIdentifierKey}", keys, "the cookie authorizer names no usageIdentifierKey"},
 		{"required off $connect", "Api: {}", "  $default: {ApiKeyRequired: true}" + keys, "Routes.$default.ApiKeyRequired: API keys are checked on $connect only"},
+		{"required without keys", "Api: {}", "\n", "Server.ApiKeys: none, but Routes.$connect.ApiKeyRequired is true"},
 		{"no name", "Api: {}", "\nServer:\n  ApiKeys: [{ValueEnv: K}]\n", "Server.ApiKeys[0].Name: is required"},
 		{"name twice", "Api: {}", "\nServer:\n  ApiKeys: [{Name: a, ValueEnv: K}, {Name: a, ValueFile: /k}]\n", `Server.ApiKeys[1].Name: "a" is used twice`},
 		{"no value source", "Api: {}", "\nServer:\n  ApiKeys: [{Name: a}]\n", "Server.ApiKeys[0]: exactly one of ValueEnv and ValueFile is required"},

@@ -302,7 +302,7 @@ type Server struct {
 	// --- API keys (docs/gateway.md "API keys") ---
 
 	// APIKeys are the keys a route with ApiKeyRequired accepts (AWS::ApiGateway::ApiKey).
-	// Default none: such a route refuses every $connect.
+	// Default none (an error when $connect has ApiKeyRequired).
 	APIKeys []APIKey `yaml:"ApiKeys"`
 }
 
