@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -107,6 +108,15 @@ func TestAPIKeyFromHeader(t *testing.T) {
 	}
 	if n := b.count("/connect"); n != 0 {
 		t.Errorf("the $connect integration was called %d times for refused handshakes, want 0", n)
+	}
+	resp, err := http.Get("http://" + r.Management + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `wsgate_connects_total{outcome="api_key"} 6`; !strings.Contains(string(metrics), want) {
+		t.Errorf("/metrics lacks %q", want)
 	}
 
 	for _, key := range []string{apiKeyFromEnv, apiKeyFromFile} {
