@@ -81,6 +81,11 @@ type Result struct {
 	// entry is the authorizer's; per docs/authorizer.md the gateway must not echo this
 	// entry as the connection's subprotocol.
 	Subprotocol string
+	// UsageIdentifierKey is the API key the authorizer named (its answer's
+	// usageIdentifierKey), read when Api.ApiKeySelectionExpression is
+	// $context.authorizer.usageIdentifierKey. Set on Allow; "" when it named none. A
+	// secret: never logged.
+	UsageIdentifierKey string
 	// Reason says why, in a few words, for logs. It never holds a token, cookie or
 	// secret.
 	Reason string
@@ -125,7 +130,8 @@ func fromResponse(resp authevent.Response, methodArn string) Result {
 		}
 		return Result{Outcome: Forbidden, PrincipalID: resp.PrincipalID, Reason: reason}
 	}
-	return Result{Outcome: Allow, PrincipalID: resp.PrincipalID, Context: resp.Context, Reason: "allowed"}
+	return Result{Outcome: Allow, PrincipalID: resp.PrincipalID, Context: resp.Context,
+		UsageIdentifierKey: resp.UsageIdentifierKey, Reason: "allowed"}
 }
 
 // explicitDeny reports whether a Deny statement of p covers methodArn: it asks Allows

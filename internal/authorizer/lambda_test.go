@@ -101,6 +101,11 @@ var policyCases = []struct {
 		want: Result{Outcome: Allow, PrincipalID: "bob", Reason: "allowed"},
 	},
 	{
+		name: "allow with a usageIdentifierKey",
+		body: json.RawMessage(`{"principalId":"carol","usageIdentifierKey":"key-from-authorizer","policyDocument":{"Version":"2012-10-17","Statement":[{"Action":"execute-api:Invoke","Effect":"Allow","Resource":"*"}]}}`),
+		want: Result{Outcome: Allow, PrincipalID: "carol", UsageIdentifierKey: "key-from-authorizer", Reason: "allowed"},
+	},
+	{
 		name: "allow on another resource is 403",
 		body: authevent.AllowResponse("alice", "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/$connect", nil),
 		want: Result{Outcome: Forbidden, PrincipalID: "alice", Reason: "policy does not allow the method ARN"},

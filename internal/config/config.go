@@ -62,6 +62,13 @@ type API struct {
 	// RouteSelectionExpression selects a message's route, e.g. "$request.body.action".
 	// Default "$request.body.action".
 	RouteSelectionExpression string `yaml:"RouteSelectionExpression"`
+
+	// --- API keys (docs/gateway.md "API keys") ---
+
+	// APIKeySelectionExpression says where a $connect with ApiKeyRequired finds its API
+	// key: "$request.header.x-api-key" or "$context.authorizer.usageIdentifierKey" (the
+	// REQUEST authorizer's usageIdentifierKey). Default "": $request.header.x-api-key.
+	APIKeySelectionExpression string `yaml:"ApiKeySelectionExpression"`
 }
 
 // Stage is the deployed stage.
@@ -132,6 +139,12 @@ type Route struct {
 	// constant such as "\$default". Required with RequestModels. Default "".
 	ModelSelectionExpression string `yaml:"ModelSelectionExpression"`
 	// --- end request validation ---
+
+	// --- API keys (docs/gateway.md "API keys") ---
+
+	// APIKeyRequired refuses a $connect without a key from Server.ApiKeys with 403.
+	// $connect only. Default false: no key is asked for.
+	APIKeyRequired bool `yaml:"ApiKeyRequired"`
 }
 
 // Integration types.
@@ -298,6 +311,12 @@ type Server struct {
 	// Cluster, when set, makes this gateway one node of several sharing the API
 	// through NATS (docs/cluster.md). Default: a single node, connections in memory.
 	Cluster *Cluster `yaml:"Cluster"`
+
+	// --- API keys (docs/gateway.md "API keys") ---
+
+	// APIKeys are the keys a route with ApiKeyRequired accepts (AWS::ApiGateway::ApiKey).
+	// Default none (an error when $connect has ApiKeyRequired).
+	APIKeys []APIKey `yaml:"ApiKeys"`
 }
 
 // Cluster connects gateway nodes through NATS: any node answers @connections for any

@@ -85,6 +85,7 @@ func (b *builder) resources(root map[string]any, stageName string) error {
 		return fmt.Errorf("Resources.%s.Properties.ProtocolType: %q: wsgate runs WEBSOCKET APIs", api.id, pt)
 	}
 	b.cfg.API.RouteSelectionExpression = b.str(api, "RouteSelectionExpression", "Api.RouteSelectionExpression")
+	b.cfg.API.APIKeySelectionExpression = b.str(api, "ApiKeySelectionExpression", "Api.ApiKeySelectionExpression") // API keys
 	for _, p := range []string{"Body", "BodyS3Location", "Target", "RouteKey"} {
 		if _, ok := api.props[p]; ok {
 			return fmt.Errorf("Resources.%s.Properties.%s: not supported (define routes as AWS::ApiGatewayV2::Route resources)", api.id, p)
@@ -159,6 +160,7 @@ func (b *builder) resources(root map[string]any, stageName string) error {
 			// request validation (template_models.go)
 			RequestModels:            b.strMap(r, "RequestModels", f+"RequestModels"),
 			ModelSelectionExpression: b.str(r, "ModelSelectionExpression", f+"ModelSelectionExpression"),
+			APIKeyRequired:           b.boolean(r, "ApiKeyRequired", f+"ApiKeyRequired"), // template_apikeys.go
 		}
 		id, ok := IntegrationID(rt.Target)
 		if _, exists := b.cfg.Integrations[id]; rt.Target != "" && (!ok || !exists) {

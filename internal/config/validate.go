@@ -53,6 +53,7 @@ func (c *Config) Validate() error {
 	c.validateModels(&errs) // request validation (models.go)
 	c.Server.validate(&errs)
 	c.Stage.validate(&errs, c.Routes)
+	c.validateAPIKeys(&errs) // apikeys.go
 	return errs.err()
 }
 

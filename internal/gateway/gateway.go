@@ -60,6 +60,9 @@ type Options struct {
 	// @connections API on the WebSocket listener. Nil: they get 426, as every other
 	// request that is not an upgrade does.
 	Connections http.Handler
+	// APIKeys are the keys a $connect with ApiKeyRequired accepts (apikey.go). Nil:
+	// none, so such a $connect is always refused.
+	APIKeys []APIKey
 }
 
 // Gateway serves WebSocket handshakes (it is an http.Handler) and owns the connections
@@ -79,6 +82,7 @@ type Gateway struct {
 	ws        *wsServer
 
 	connections http.Handler // Options.Connections
+	apiKeys     *apiKeys     // Options.APIKeys and the config's API key settings
 
 	open atomic.Int64 // connections admitted or being admitted
 
@@ -135,6 +139,7 @@ func New(o Options) (*Gateway, error) {
 		}
 	}
 	g.connections = o.Connections
+	g.apiKeys = newAPIKeys(c, o.APIKeys)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	if c.Server.Limits.ConnectRate > 0 {
 		g.limiter = rate.NewLimiter(rate.Limit(c.Server.Limits.ConnectRate), c.Server.Limits.ConnectBurst)

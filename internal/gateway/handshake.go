@@ -94,6 +94,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	c := g.newConn(r, start)
+	// An API key from the x-api-key header, checked before the authorizer (apikey.go).
+	if g.apiKeyRefused(w, r, c, nil, start) {
+		return
+	}
 	ev := g.authorizerEvent(r, c)
 	csrfEntry := "" // the offered subprotocol entry that carried the CSRF token
 	if g.auth != nil {
@@ -106,6 +110,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		c.principalID, c.authContext, c.expiresAt = res.PrincipalID, res.Context, res.ExpiresAt
 		csrfEntry = res.Subprotocol
+		if g.apiKeyRefused(w, r, c, &res, start) { // the authorizer's usageIdentifierKey (apikey.go)
+			return
+		}
 	}
 
 	if rt := g.routes[config.RouteConnect]; rt != nil && rt.Integration != nil {

@@ -38,6 +38,7 @@ func outcomes() []string {
 		string(outcomeShuttingDown), string(outcomeRateLimited), string(outcomeThrottled), string(outcomeMaxConnections),
 		string(authorizerOutcome(authorizer.Unauthorized)), string(authorizerOutcome(authorizer.Forbidden)), string(authorizerOutcome(authorizer.Failed)),
 		string(outcomeIntegrationRejected), string(outcomeIntegrationError), string(outcomeUpgradeFailed),
+		string(outcomeAPIKey), // apikey.go
 	}
 }
 

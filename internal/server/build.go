@@ -100,6 +100,10 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*gateway.Gateway
 			auth = a
 		}
 	}
+	keys, err := apiKeys(cfg, deps.Getenv) // Server.ApiKeys (apikeys.go)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
 	}
@@ -114,5 +118,6 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*gateway.Gateway
 		Now:        deps.Now,
 
 		Connections: deps.Connections, // @connections on the WebSocket listener
+		APIKeys:     keys,             // Server.ApiKeys
 	})
 }
