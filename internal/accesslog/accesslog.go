@@ -277,7 +277,7 @@ func (r *Record) Value(name string) (string, bool) {
 		if r.Error == "" {
 			return "", false
 		}
-		return strconv.Quote(r.Error), true
+		return string(append(appendEscaped([]byte{'"'}, r.Error), '"')), true
 	case "identity.sourceIp":
 		return str(r.SourceIP)
 	case "identity.userAgent":
