@@ -71,6 +71,13 @@ type Stage struct {
 	DefaultRouteSettings *RouteSettings `yaml:"DefaultRouteSettings"`
 	// RouteSettings override DefaultRouteSettings per route key. Default none.
 	RouteSettings map[string]RouteSettings `yaml:"RouteSettings"`
+
+	// --- access log (accesslog.go) ---
+
+	// AccessLogSettings, when set, writes one access log line per event (CONNECT
+	// accepted or refused, each MESSAGE, DISCONNECT) to Server.AccessLog. Default nil:
+	// no access log.
+	AccessLogSettings *AccessLogSettings `yaml:"AccessLogSettings"`
 }
 
 // RouteSettings are a stage's settings for a route (AWS::ApiGatewayV2::Stage
@@ -285,6 +292,11 @@ type Server struct {
 	// Cluster, when set, makes this gateway one node of several sharing the API
 	// through NATS (docs/cluster.md). Default: a single node, connections in memory.
 	Cluster *Cluster `yaml:"Cluster"`
+
+	// --- access log (accesslog.go) ---
+
+	// AccessLog is where Stage.AccessLogSettings' lines go. Default: standard output.
+	AccessLog AccessLog `yaml:"AccessLog"`
 }
 
 // Cluster connects gateway nodes through NATS: any node answers @connections for any

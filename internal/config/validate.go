@@ -51,6 +51,7 @@ func (c *Config) Validate() error {
 		validateAuthorizer(&errs, "Authorizers."+id, c.Authorizers[id])
 	}
 	c.Server.validate(&errs)
+	c.validateAccessLog(&errs) // accesslog.go
 	c.Stage.validate(&errs, c.Routes)
 	return errs.err()
 }
