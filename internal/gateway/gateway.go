@@ -57,6 +57,12 @@ type Options struct {
 	// @connections API on the WebSocket listener. Nil: they get 426, as every other
 	// request that is not an upgrade does.
 	Connections http.Handler
+
+	// --- access log (accesslog.go) ---
+
+	// AccessLog, when not nil, is handed one record per $connect (accepted or
+	// refused), message and $disconnect. Nil: no access log.
+	AccessLog AccessLogger
 }
 
 // Gateway serves WebSocket handshakes (it is an http.Handler) and owns the connections
@@ -76,6 +82,7 @@ type Gateway struct {
 	ws        *wsServer
 
 	connections http.Handler // Options.Connections
+	accessLog   AccessLogger // Options.AccessLog
 
 	open atomic.Int64 // connections admitted or being admitted
 
@@ -119,6 +126,7 @@ func New(o Options) (*Gateway, error) {
 		selection: o.Selection,
 		reg:       o.Registry,
 		log:       o.Logger,
+		accessLog: o.AccessLog,
 		metrics:   o.Metrics,
 		now:       o.Now,
 		methodArn: fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/$connect", c.Server.Region, c.Server.AccountID, c.API.APIID, c.Stage.StageName),
