@@ -1,0 +1,130 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/testutil"
+)
+
+// accessLines waits until the access log file at path holds n lines and returns them,
+// each parsed as JSON.
+func accessLines(t testing.TB, path string, n int) []map[string]string {
+	t.Helper()
+	var lines []map[string]string
+	testutil.Eventually(t, 5*time.Second, func() error {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		text, ok := strings.CutSuffix(string(b), "\n")
+		if !ok {
+			return errors.New("no whole line yet")
+		}
+		raw := strings.Split(text, "\n")
+		if len(raw) < n {
+			return fmt.Errorf("%d lines, want %d", len(raw), n)
+		}
+		lines = lines[:0]
+		for _, l := range raw {
+			var m map[string]string
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatalf("access log line %q is not JSON of strings: %v", l, err)
+			}
+			lines = append(lines, m)
+		}
+		return nil
+	})
+	if len(lines) != n {
+		t.Fatalf("access log has %d lines, want %d: %v", len(lines), n, lines)
+	}
+	return lines
+}
+
+// TestAccessLogTemplate serves deploy/cloudformation/api.yaml as serve --template
+// does, its stage's AccessLogSettings as they are, and connects real clients: one
+// refused by the authorizer (no cookie), one accepted that sends a message and closes.
+// The access log file holds exactly one JSON line per event, with the template's fields
+// and values, "-" where the event has none, and no token.
+func TestAccessLogTemplate(t *testing.T) {
+	be := echoBackend(t)
+	tmpl, err := os.ReadFile("../../deploy/cloudformation/api.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "access.log")
+	overrides := fmt.Sprintf(`
+Parameters: {BackendUrl: %s}
+Authorizers:
+  Authorizer:
+    Cookie: {Algorithms: [HS256], CsrfClaim: csrf, AllowedOrigins: ["https://ui.dev.example.test"], Key: {HmacSecretEnv: JWT_SECRET}}
+Server:
+  Management: {AllowUnsigned: true}
+  AccessLog: {Path: %q}
+`, be.URL, path)
+	cfg, err := config.ParseTemplate(tmpl, []byte(overrides))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Stage.AccessLogSettings == nil || !strings.Contains(cfg.Stage.AccessLogSettings.Format, "$context.requestId") {
+		t.Fatalf("the template's AccessLogSettings were not read: %+v", cfg.Stage.AccessLogSettings)
+	}
+	r := serveConfig(t, cfg, Deps{}, nil)
+	alice := loginAs(t, "alice", time.Now().Add(time.Hour))
+
+	if _, status, err := dial(t, r, login{origin: alice.origin, csrf: alice.csrf}); err == nil || status != 401 {
+		t.Fatalf("dial without a cookie: status %d, %v; want 401", status, err)
+	}
+	c := mustDial(t, r, alice)
+	id := be.next(t, "/ws/connect").Header.Get("X-Connection-Id")
+	write(t, c, `{"action":"sendmessage","text":"hi"}`)
+	be.next(t, "/ws/sendmessage")
+	if err := c.Close(websocket.StatusNormalClosure, "bye"); err != nil {
+		t.Fatal(err)
+	}
+	be.next(t, "/ws/disconnect")
+
+	lines := accessLines(t, path, 4)
+	for _, l := range lines {
+		if l["requestId"] == "" || l["requestId"] != l["extendedRequestId"] {
+			t.Errorf("requestId %q, extendedRequestId %q: want the same, set", l["requestId"], l["extendedRequestId"])
+		}
+		if _, err := time.Parse("02/Jan/2006:15:04:05 -0700", l["requestTime"]); err != nil {
+			t.Errorf("requestTime %q: %v", l["requestTime"], err)
+		}
+	}
+	ignore := cmpopts.IgnoreMapEntries(func(k, _ string) bool {
+		return k == "requestId" || k == "extendedRequestId" || k == "requestTime"
+	})
+	refusedID := lines[0]["connectionId"]
+	if refusedID == "" || refusedID == "-" || refusedID == id {
+		t.Errorf("refused connection id %q: want its own id", refusedID)
+	}
+	ua := "Go-http-client/1.1" // what the client library sends
+	want := []map[string]string{
+		{"connectionId": refusedID, "eventType": "CONNECT", "routeKey": "$connect", "status": "401", "principalId": "-",
+			"authorizerError": "Unauthorized", "integrationError": "-", "sourceIp": "127.0.0.1", "userAgent": ua},
+		{"connectionId": id, "eventType": "CONNECT", "routeKey": "$connect", "status": "200", "principalId": "alice",
+			"authorizerError": "-", "integrationError": "-", "sourceIp": "127.0.0.1", "userAgent": ua},
+		{"connectionId": id, "eventType": "MESSAGE", "routeKey": "sendmessage", "status": "200", "principalId": "alice",
+			"authorizerError": "-", "integrationError": "-", "sourceIp": "127.0.0.1", "userAgent": ua},
+		{"connectionId": id, "eventType": "DISCONNECT", "routeKey": "$disconnect", "status": "200", "principalId": "alice",
+			"authorizerError": "-", "integrationError": "-", "sourceIp": "127.0.0.1", "userAgent": ua},
+	}
+	if diff := cmp.Diff(want, lines, ignore); diff != "" {
+		t.Errorf("access log (-want +got):\n%s", diff)
+	}
+	b, _ := os.ReadFile(path)
+	checkLogsHoldNoSecret(t, string(b))
+}
