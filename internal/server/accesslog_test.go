@@ -128,3 +128,73 @@ Server:
 	b, _ := os.ReadFile(path)
 	checkLogsHoldNoSecret(t, string(b))
 }
+
+// TestAccessLogFormat writes a format of its own to standard output (Server.AccessLog
+// unset): the authorizer's context, the message id, the integration's status and
+// latency, a failed integration's error, and the
+// close code of $disconnect.
+func TestAccessLogFormat(t *testing.T) {
+	be := echoBackend(t)
+	const format = `{"event":"$context.eventType","route":"$context.routeKey","status":"$context.status","error":"$context.error.message",` +
+		`"name":"$context.authorizer.name","messageId":"$context.messageId","integrationStatus":"$context.integrationStatus",` +
+		`"latency":"$context.integrationLatency","code":"$context.disconnectStatusCode","stage":"$context.stage","apiId":"$context.apiId"}`
+	yamlCfg := chatConfig(be.URL, "")
+	stage := "StageVariables: {backend: " + be.URL + "}}"
+	if !strings.Contains(yamlCfg, stage) {
+		t.Fatal("chatConfig's stage changed")
+	}
+	yamlCfg = strings.Replace(yamlCfg, stage, strings.TrimSuffix(stage, "}")+", AccessLogSettings: {Format: '"+format+"'}}", 1)
+	out := &syncBuffer{}
+	r := startGateway(t, yamlCfg, Deps{AccessLogStdout: out})
+	c := mustDial(t, r, loginAs(t, "alice", time.Now().Add(time.Hour)))
+	write(t, c, `{"action":"echo"}`)
+	read(t, c)
+	write(t, c, `{"action":"broken"}`)
+	if got := mustJSON(t, read(t, c)); got["message"] != "Internal server error" {
+		t.Fatalf("broken route answered %v", got)
+	}
+	_ = c.Close(websocket.StatusGoingAway, "tab closed") // the gateway's answer is checked by TestDisconnectOnClientClose
+	be.next(t, "/disconnect")
+
+	var lines []map[string]any
+	testutil.Eventually(t, 5*time.Second, func() error {
+		lines = lines[:0]
+		for l := range strings.SplitSeq(strings.TrimSuffix(out.String(), "\n"), "\n") {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				return fmt.Errorf("line %q: %w", l, err)
+			}
+			lines = append(lines, m)
+		}
+		if len(lines) != 4 {
+			return fmt.Errorf("%d lines", len(lines))
+		}
+		return nil
+	})
+	for i := 1; i <= 2; i++ {
+		if id, _ := lines[i]["messageId"].(string); id == "" || id == "-" {
+			t.Errorf("line %d: messageId %q", i, id)
+		}
+		if lat, _ := lines[i]["latency"].(string); strings.Trim(lat, "0123456789") != "" || lat == "" {
+			t.Errorf("line %d: latency %q, want milliseconds", i, lat)
+		}
+	}
+	want := []map[string]any{
+		{"event": "CONNECT", "route": "$connect", "status": "200", "error": "-", "name": "Alice", "messageId": "-",
+			"integrationStatus": "-", "latency": "-", "code": "-", "stage": "dev", "apiId": "abc123"},
+		{"event": "MESSAGE", "route": "echo", "status": "200", "error": "-", "name": "Alice",
+			"integrationStatus": "200", "code": "-", "stage": "dev", "apiId": "abc123"},
+		{"event": "MESSAGE", "route": "broken", "status": "500", "error": "Internal server error", "name": "Alice",
+			"integrationStatus": "-", "code": "-", "stage": "dev", "apiId": "abc123"},
+		{"event": "DISCONNECT", "route": "$disconnect", "status": "200", "error": "-", "name": "Alice", "messageId": "-",
+			"integrationStatus": "-", "latency": "-", "code": "1001", "stage": "dev", "apiId": "abc123"},
+	}
+	for i := 1; i <= 2; i++ {
+		delete(lines[i], "messageId")
+		delete(lines[i], "latency")
+	}
+	if diff := cmp.Diff(want, lines); diff != "" {
+		t.Errorf("access log (-want +got):\n%s", diff)
+	}
+	checkLogsHoldNoSecret(t, out.String())
+}
