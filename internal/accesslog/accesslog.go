@@ -217,8 +217,10 @@ func (l *Logger) Close() error {
 	return l.closer.Close()
 }
 
-// Record is one event's values. Zero values are missing ("-"), but for the counts a
-// field comment names.
+// Record is one event's values, each named by the $context variable it fills. A zero
+// value is a missing one and renders as "-" (IntegrationLatency: unless
+// IntegrationRan). It holds no header but the User-Agent, no cookie, token or query
+// string.
 type Record struct {
 	RequestID    string
 	EventType    string // CONNECT, MESSAGE or DISCONNECT
@@ -244,7 +246,7 @@ type Record struct {
 	IntegrationRan     bool
 	IntegrationError   string // integrationErrorMessage
 
-	DisconnectStatusCode int // meaningful on DISCONNECT
+	DisconnectStatusCode int // DISCONNECT: the close code
 	DisconnectReason     string
 }
 
