@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -197,4 +198,44 @@ func TestAccessLogFormat(t *testing.T) {
 		t.Errorf("access log (-want +got):\n%s", diff)
 	}
 	checkLogsHoldNoSecret(t, out.String())
+}
+
+// TestAccessLogRefusedBeforeAnID logs a $connect refused by MaxConnections, before the
+// connection has an id: status 429, connectionId "-"; a plain HTTP request, which is no
+// $connect, is not logged.
+func TestAccessLogRefusedBeforeAnID(t *testing.T) {
+	be := echoBackend(t)
+	yamlCfg := chatConfig(be.URL, "  Limits: {MaxConnections: 1}")
+	stage := "StageVariables: {backend: " + be.URL + "}}"
+	yamlCfg = strings.Replace(yamlCfg, stage, strings.TrimSuffix(stage, "}")+
+		`, AccessLogSettings: {Format: '"$context.eventType $context.status $context.connectionId $context.error.message"'}}`, 1)
+	out := &syncBuffer{}
+	r := startGateway(t, yamlCfg, Deps{AccessLogStdout: out})
+	alice := loginAs(t, "alice", time.Now().Add(time.Hour))
+	mustDial(t, r, alice)
+	if _, status, err := dial(t, r, alice); err == nil || status != 429 {
+		t.Fatalf("second dial: status %d, %v; want 429", status, err)
+	}
+	resp, err := http.Get("http://" + r.WebSocket + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUpgradeRequired {
+		t.Fatalf("plain GET: %d", resp.StatusCode)
+	}
+	var lines []string
+	testutil.Eventually(t, 5*time.Second, func() error {
+		lines = strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+		if len(lines) < 2 {
+			return fmt.Errorf("%d lines", len(lines))
+		}
+		return nil
+	})
+	if !strings.HasPrefix(lines[0], `"CONNECT 200 `) {
+		t.Errorf("line 0 = %s, want the accepted CONNECT", lines[0])
+	}
+	if diff := cmp.Diff([]string{`"CONNECT 429 - Too Many Requests"`}, lines[1:]); diff != "" {
+		t.Errorf("lines after the accepted CONNECT (-want +got):\n%s", diff)
+	}
 }
