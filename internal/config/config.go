@@ -83,6 +83,13 @@ type Stage struct {
 	DefaultRouteSettings *RouteSettings `yaml:"DefaultRouteSettings"`
 	// RouteSettings override DefaultRouteSettings per route key. Default none.
 	RouteSettings map[string]RouteSettings `yaml:"RouteSettings"`
+
+	// --- access log (accesslog.go) ---
+
+	// AccessLogSettings, when set, writes one access log line per event (CONNECT
+	// accepted or refused, each MESSAGE, DISCONNECT) to Server.AccessLog. Default nil:
+	// no access log.
+	AccessLogSettings *AccessLogSettings `yaml:"AccessLogSettings"`
 }
 
 // RouteSettings are a stage's settings for a route (AWS::ApiGatewayV2::Stage
@@ -317,6 +324,11 @@ type Server struct {
 	// APIKeys are the keys a route with ApiKeyRequired accepts (AWS::ApiGateway::ApiKey).
 	// Default none (an error when $connect has ApiKeyRequired).
 	APIKeys []APIKey `yaml:"ApiKeys"`
+
+	// --- access log (accesslog.go) ---
+
+	// AccessLog is where Stage.AccessLogSettings' lines go. Default: standard output.
+	AccessLog AccessLog `yaml:"AccessLog"`
 }
 
 // Cluster connects gateway nodes through NATS: any node answers @connections for any

@@ -223,6 +223,7 @@ func (b *builder) resources(root map[string]any, stageName string) error {
 		}
 		b.cfg.Stage.StageName = b.str(*stage, "StageName", "Stage.StageName")
 		b.cfg.Stage.StageVariables = b.strMap(*stage, "StageVariables", "Stage.StageVariables")
+		b.accessLogSettings(*stage) // accesslog.go
 		if v, ok := b.value(*stage, "DefaultRouteSettings", "").(map[string]any); ok {
 			if rs, ok := b.routeSettings(*stage, "DefaultRouteSettings", v); ok {
 				b.cfg.Stage.DefaultRouteSettings = &rs

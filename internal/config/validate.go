@@ -52,6 +52,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateModels(&errs) // request validation (models.go)
 	c.Server.validate(&errs)
+	c.validateAccessLog(&errs) // accesslog.go
 	c.Stage.validate(&errs, c.Routes)
 	c.validateAPIKeys(&errs) // apikeys.go
 	return errs.err()

@@ -253,6 +253,7 @@ func (g *Gateway) disconnect(c *Conn, code int, reason string) {
 	rt := g.routes[config.RouteDisconnect]
 	g.log.Info("disconnect", "requestId", reqID, "connectionId", c.id, "principalId", c.principalID,
 		"disconnectStatusCode", code, "disconnectReason", reason, "connectedMs", now.Sub(c.connectedAt).Milliseconds())
+	g.accessDisconnect(c, reqID, now, code, reason) // accesslog.go
 	if rt == nil || rt.Integration == nil {
 		return
 	}
@@ -277,9 +278,11 @@ func (c *Conn) message(body []byte, binary bool) {
 	g.metrics.messagesIn.Inc()
 	reqID := requestID()
 	now := g.now()
+	acc := c.accessMessage(reqID, now) // access log: accesslog.go
+	defer acc.write()
 	if c.rate != nil && !c.rate.Allow() {
 		g.metrics.throttled.WithLabelValues("connection").Inc()
-		c.sendStatusFrame(statusTooManyRequests, reqID)
+		acc.statusFrame(c, statusTooManyRequests, reqID)
 		return
 	}
 
@@ -294,21 +297,22 @@ func (c *Conn) message(body []byte, binary bool) {
 		key = config.RouteDefault
 		rt = g.routes[config.RouteDefault]
 	}
+	acc.route(key)
 	if rt == nil {
 		g.log.Debug("message: no route", "requestId", reqID, "connectionId", c.id)
-		c.sendStatusFrame(statusForbidden, reqID)
+		acc.statusFrame(c, statusForbidden, reqID)
 		return
 	}
 	if rt.throttle != nil && !rt.throttle.Allow() {
 		g.metrics.throttled.WithLabelValues("route").Inc()
-		c.sendStatusFrame(statusTooManyRequests, reqID)
+		acc.statusFrame(c, statusTooManyRequests, reqID)
 		return
 	}
 	if !c.validBody(rt, body, binary, doc, isJSON, g.selection.UsesBody()) { // request validation (models.go)
 		return
 	}
 	if rt.Integration == nil {
-		c.sendStatusFrame(statusInternalError, reqID)
+		acc.statusFrame(c, statusInternalError, reqID)
 		return
 	}
 	req := c.integrationRequest(key, integration.EventMessage, reqID, now)
@@ -317,9 +321,10 @@ func (c *Conn) message(body []byte, binary bool) {
 	t0 := time.Now()
 	resp, err := rt.Integration.Invoke(g.ctx, req)
 	rt.obs.observe(err, time.Since(t0))
+	acc.invoked(req, resp, err, time.Since(t0))
 	if err != nil {
 		g.log.Warn("message: integration failed", "requestId", reqID, "connectionId", c.id, "routeKey", key, "error", err.Error())
-		c.sendStatusFrame(statusInternalError, reqID)
+		acc.statusFrame(c, statusInternalError, reqID)
 		return
 	}
 	if g.log.Enabled(g.ctx, slog.LevelDebug) {

@@ -63,6 +63,12 @@ type Options struct {
 	// APIKeys are the keys a $connect with ApiKeyRequired accepts (apikey.go). Nil:
 	// none, so such a $connect is always refused.
 	APIKeys []APIKey
+
+	// --- access log (accesslog.go) ---
+
+	// AccessLog, when not nil, is handed one record per $connect (accepted or
+	// refused), message and $disconnect. Nil: no access log.
+	AccessLog AccessLogger
 }
 
 // Gateway serves WebSocket handshakes (it is an http.Handler) and owns the connections
@@ -83,6 +89,7 @@ type Gateway struct {
 
 	connections http.Handler // Options.Connections
 	apiKeys     *apiKeys     // Options.APIKeys and the config's API key settings
+	accessLog   AccessLogger // Options.AccessLog
 
 	open atomic.Int64 // connections admitted or being admitted
 
@@ -126,6 +133,7 @@ func New(o Options) (*Gateway, error) {
 		selection: o.Selection,
 		reg:       o.Registry,
 		log:       o.Logger,
+		accessLog: o.AccessLog,
 		metrics:   o.Metrics,
 		now:       o.Now,
 		methodArn: fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/$connect", c.Server.Region, c.Server.AccountID, c.API.APIID, c.Stage.StageName),

@@ -163,6 +163,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.metrics.connections.Inc()
 	g.log.Info("connect", "requestId", c.connectRequestID, "connectionId", c.id, "principalId", c.principalID,
 		"sourceIp", c.sourceIP, "status", http.StatusSwitchingProtocols, "durationMs", msSince(start))
+	c.accessConnected() // accesslog.go
 	// The handler returns so that net/http's request and connection state can be
 	// collected; the connection lives on in its own goroutine.
 	go c.readLoop()
@@ -196,6 +197,7 @@ func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, c *Conn, f *ref
 		args = append(args, slog.String("error", f.err.Error()))
 	}
 	g.log.Info("connect refused", args...)
+	g.accessRefused(r, c, f, start) // accesslog.go
 	for k, vs := range f.header {
 		w.Header()[k] = vs
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -43,6 +44,15 @@ type Deps struct {
 	// Connections serves @connections on the WebSocket listener (gateway.Options);
 	// nil: not served there.
 	Connections http.Handler
+
+	// --- access log (accesslog.go) ---
+
+	// AccessLog receives the access log's records (gateway.Options). Nil: Serve makes
+	// one from Stage.AccessLogSettings and Server.AccessLog; Build alone writes none.
+	AccessLog gateway.AccessLogger
+	// AccessLogStdout is where an access log whose Server.AccessLog.Path is "" or "-"
+	// is written. Nil: os.Stdout.
+	AccessLogStdout io.Writer
 }
 
 // Build compiles cfg (routes, selection expressions, templates, request parameters,
@@ -119,5 +129,6 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*gateway.Gateway
 
 		Connections: deps.Connections, // @connections on the WebSocket listener
 		APIKeys:     keys,             // Server.ApiKeys
+		AccessLog:   deps.AccessLog,   // accesslog.go
 	})
 }

@@ -77,6 +77,10 @@ func serveConfig(t testing.TB, cfg *config.Config, deps Deps, stop *func()) *run
 	if deps.Getenv == nil {
 		deps.Getenv = env
 	}
+	access := &syncBuffer{} // an access log on "stdout" (accesslog_test.go)
+	if deps.AccessLogStdout == nil {
+		deps.AccessLogStdout = access
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan Addrs, 1)
 	done := make(chan error, 1)
@@ -102,7 +106,7 @@ func serveConfig(t testing.TB, cfg *config.Config, deps Deps, stop *func()) *run
 	}
 	t.Cleanup(func() {
 		stopNow()
-		checkLogsHoldNoSecret(t, logs.String())
+		checkLogsHoldNoSecret(t, logs.String()+access.String())
 	})
 	return &running{Addrs: a, cfg: cfg, logs: logs}
 }

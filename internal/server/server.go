@@ -88,6 +88,14 @@ func Serve(ctx context.Context, cfg *config.Config, deps Deps, ready func(Addrs)
 		return err
 	}
 	deps.Connections = public
+	if deps.AccessLog == nil && cfg.Stage.AccessLogSettings != nil { // accesslog.go
+		al, err := openAccessLog(cfg, deps.AccessLogStdout)
+		if err != nil {
+			return err
+		}
+		defer al.Close()
+		deps.AccessLog = al
+	}
 	g, err := Build(ctx, cfg, deps)
 	if err != nil {
 		return err
