@@ -65,7 +65,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if *mgmtListen != "" {
 		cfg.Server.ManagementListen = *mgmtListen
 	}
-	deps := server.Deps{Getenv: getenv, Logger: logger}
+	deps := server.Deps{Getenv: getenv, Logger: logger, AccessLogStdout: stdout}
 	if *check {
 		g, err := server.Build(ctx, cfg, deps)
 		if err != nil {
