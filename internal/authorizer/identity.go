@@ -40,8 +40,8 @@ type IdentitySource struct {
 	name string
 }
 
-// contextVariables maps the $context variables an authorizer event carries (SPEC §4,
-// those set before authorization) to their value in the event's requestContext.
+// contextVariables maps the $context variables an authorizer event carries (those set
+// before authorization; docs/aws-contract.md) to their value in the event's requestContext.
 var contextVariables = map[string]func(rc *authevent.RequestContext) string{
 	"connectionId":      func(rc *authevent.RequestContext) string { return rc.ConnectionID },
 	"connectedAt":       func(rc *authevent.RequestContext) string { return millis(rc.ConnectedAt) },
