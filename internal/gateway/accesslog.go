@@ -127,18 +127,21 @@ func (a *accessMessage) invoked(req *integration.Request, resp *integration.Resp
 // statusFrame sends API Gateway's status frame and records its status.
 func (a *accessMessage) statusFrame(c *Conn, message, reqID string) {
 	c.sendStatusFrame(message, reqID)
-	if a == nil {
-		return
-	}
 	switch message {
 	case statusForbidden:
-		a.rec.Status = http.StatusForbidden
+		a.status(http.StatusForbidden, message)
 	case statusTooManyRequests:
-		a.rec.Status = http.StatusTooManyRequests
+		a.status(http.StatusTooManyRequests, message)
 	default:
-		a.rec.Status = http.StatusInternalServerError
+		a.status(http.StatusInternalServerError, message)
 	}
-	a.rec.Error = message
+}
+
+// status records the status and error message the client was answered with.
+func (a *accessMessage) status(status int, message string) {
+	if a != nil {
+		a.rec.Status, a.rec.Error = status, message
+	}
 }
 
 // write writes the line.

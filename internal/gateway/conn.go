@@ -281,7 +281,7 @@ func (c *Conn) message(body []byte, binary bool) {
 	acc := c.accessMessage(reqID, now) // access log: accesslog.go
 	defer acc.write()
 	if c.rate != nil && !c.rate.Allow() {
-		g.metrics.throttled.WithLabelValues("connection").Inc()
+		g.metrics.throttledConn.Inc()
 		acc.statusFrame(c, statusTooManyRequests, reqID)
 		return
 	}
@@ -304,11 +304,12 @@ func (c *Conn) message(body []byte, binary bool) {
 		return
 	}
 	if rt.throttle != nil && !rt.throttle.Allow() {
-		g.metrics.throttled.WithLabelValues("route").Inc()
+		g.metrics.throttledRoute.Inc()
 		acc.statusFrame(c, statusTooManyRequests, reqID)
 		return
 	}
 	if !c.validBody(rt, body, binary, doc, isJSON, g.selection.UsesBody()) { // request validation (models.go)
+		acc.status(http.StatusBadRequest, statusBadRequestBody)
 		return
 	}
 	if rt.Integration == nil {

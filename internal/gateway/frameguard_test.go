@@ -11,6 +11,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/wsgate/wsgate/internal/accesslog"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/integration"
 	"github.com/wsgate/wsgate/internal/testutil"
@@ -108,4 +109,59 @@ func FuzzFrameScanner(f *testing.F) {
 			t.Fatalf("violation differs: whole %v at %d, parts %v at %d", vWhole, okWhole, vParts, okParts)
 		}
 	})
+}
+
+// accessLogFunc is an AccessLogger made of a function (a fake: the gateway is tested).
+type accessLogFunc func(*accesslog.Record)
+
+func (f accessLogFunc) Log(r *accesslog.Record) { f(r) }
+
+// A message its route's model rejects is logged with the 400 its client was answered.
+func TestAccessLogOfARejectedBody(t *testing.T) {
+	cfg, err := config.Parse([]byte("Routes: {$default: {}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, _ := integration.CompileSelection(cfg.API.RouteSelectionExpression)
+	schema, err := config.Model{ContentType: "application/json", Schema: `{"type":"object","required":["text"]}`}.CompileSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	constant, _ := integration.CompileSelection(`\$default`)
+	records := make(chan *accesslog.Record, 4)
+	g, err := New(Options{
+		Config:    cfg,
+		Selection: sel,
+		AccessLog: accessLogFunc(func(r *accesslog.Record) { records <- r }),
+		Routes: map[string]*Route{config.RouteDefault: {Key: config.RouteDefault, Models: &Models{Selection: constant,
+			Schemas: map[string]Model{config.RouteDefault: {Name: "M", Schema: schema}}},
+			Integration: integrationFunc(func(context.Context, *integration.Request) (*integration.Response, error) {
+				return &integration.Response{StatusCode: 200}, nil
+			})}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = g.Shutdown(ctx)
+	}()
+	c := testutil.RawDial(t, strings.TrimPrefix(srv.URL, "http://"), "/", http.Header{})
+	for (<-records).EventType != integration.EventConnect {
+	}
+	c.Send(testutil.Text(`{"no":"text"}`))
+	if f, ok := c.Next(5 * time.Second); !ok || !bytes.Contains(f.Payload, []byte(`"Bad request body"`)) {
+		t.Fatalf("frame %q %v", f.Payload, ok)
+	}
+	select {
+	case r := <-records:
+		if r.EventType != integration.EventMessage || r.Status != http.StatusBadRequest || r.Error != "Bad request body" {
+			t.Errorf("record %+v, want a MESSAGE with 400 Bad request body", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no access log record for the message")
+	}
 }

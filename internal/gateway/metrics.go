@@ -54,6 +54,9 @@ type Metrics struct {
 	messagesOut    prometheus.Counter
 	queueFull      prometheus.Counter
 	throttled      *prometheus.CounterVec
+	// The two series of throttled, looked up once: a flood must not cost a label lookup
+	// per message.
+	throttledRoute, throttledConn prometheus.Counter
 	panics         prometheus.Counter
 }
 
@@ -77,6 +80,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Client messages answered \"Too Many Requests\" and not routed, by limit (route: the stage's RouteSettings; connection: Limits.MessageRate)."}, []string{"limit"}),
 		panics: prometheus.NewCounter(prometheus.CounterOpts{Name: "wsgate_panics_total", Help: "Panics recovered (each is a bug: please report it): in handshakes, connection readers, message handlers, $disconnect, @connections requests and cluster requests."}),
 	}
+	m.throttledRoute, m.throttledConn = m.throttled.WithLabelValues("route"), m.throttled.WithLabelValues("connection")
 	if reg != nil {
 		reg.MustRegister(m.connections, m.connects, m.disconnects, m.authorizer, m.authorizerHits, m.integration, m.messagesIn, m.messagesOut, m.queueFull, m.throttled, m.panics)
 	}

@@ -6,10 +6,13 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+
+	"github.com/wsgate/wsgate/internal/accesslog"
 )
 
-// RequestTimeLayout is $context.requestTime's format (dd/MMM/yyyy:HH:mm:ss +0000).
-const RequestTimeLayout = "02/Jan/2006:15:04:05 -0700"
+// RequestTimeLayout is $context.requestTime's format (dd/MMM/yyyy:HH:mm:ss +0000), the
+// access log's too.
+const RequestTimeLayout = accesslog.RequestTimeLayout
 
 // ContextVars returns the $context variables of req, nested as templates see them:
 // identity and authorizer are maps. Authorizer context values are strings, as API
