@@ -57,7 +57,7 @@ type Metrics struct {
 	// The two series of throttled, looked up once: a flood must not cost a label lookup
 	// per message.
 	throttledRoute, throttledConn prometheus.Counter
-	panics         prometheus.Counter
+	panics                        prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not registered).
