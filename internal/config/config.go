@@ -49,6 +49,15 @@ type Config struct {
 	// route's RequestModels name. Default none: no message is validated.
 	Models map[string]Model `yaml:"Models"`
 	// --- end request validation ---
+	// --- local Lambda functions (functions.go, docs/lambda.md) ---
+	// Functions maps a Lambda function name to a function wsgate runs itself, as
+	// processes speaking the Lambda Runtime API. An AWS_PROXY integration's
+	// IntegrationUri or a Lambda authorizer's AuthorizerUri that names one (by name or
+	// ARN) is invoked locally instead of through Server.Lambda. Filled from
+	// AWS::Serverless::Function and AWS::Lambda::Function by serve --template.
+	// Default none.
+	Functions map[string]Function `yaml:"Functions"`
+	// --- end local Lambda functions ---
 	// Server holds what only a self-hosted gateway has.
 	Server Server `yaml:"Server"`
 }
