@@ -19,10 +19,10 @@ var (
 	workPath = regexp.MustCompile(`/` + `work/`)
 	tmpPath  = regexp.MustCompile(`(^|[^A-Za-z0-9_.])/` + `tmp/`)
 	// The team's private notes, by name.
-	specRef = regexp.MustCompile(`SPEC` + `\.md|SPEC §`)
-	// "issue 12", "Issue #12", "issues 6 and 7".
+	specRef = regexp.MustCompile(`SPEC` + `\.md|SPEC` + ` §`)
+	// The word issue (or Issue, issues) followed by a number, with or without a hash.
 	issueWord = regexp.MustCompile(`\b[Ii]ssues? #?[0-9]+`)
-	// "#12" standing alone in prose (not "&#12;", "color: #123", "%#v").
+	// A hash and digits standing alone in prose (not an HTML entity, a CSS colour, a verb).
 	hashNumber = regexp.MustCompile(`(^|[\s(\[,])#[0-9]+\b`)
 )
 
@@ -169,7 +169,7 @@ func TestCheck(t *testing.T) {
 		{"temporary file in docs", "docs/dev.md", "the log is in /" + "tmp/wsgate.log", []string{"tmp"}},
 		{"temporary file in a script", "scripts/test", "tee /" + "tmp/wsgate-test.log", nil},
 		{"private notes", "internal/x/x.go", "// as SPEC" + " §4 says", []string{"spec"}},
-		{"issue word", "docs/benchmarks.md", "fixed in " + "issue 7", []string{"issue"}},
+		{"issue word", "docs/benchmarks.md", "fixed in " + "iss" + "ue 7", []string{"issue"}},
 		{"issue hash in prose", "CHANGELOG.md", "- the sweeper (" + "#12)", []string{"hash"}},
 		{"issue hash in a Go comment", "x/x.go", "x := 1 // see " + "#3", []string{"hash"}},
 		{"CSS colour", "examples/chat/static/style.css", "color: " + "#444;", nil},
