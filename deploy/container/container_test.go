@@ -185,8 +185,6 @@ Routes:
   $disconnect: {Target: integrations/ok}
   $default: {Target: integrations/echo, RouteResponseSelectionExpression: $default}
 Server:
-  Listen: 0.0.0.0:8080
-  ManagementListen: 0.0.0.0:8081
   Management: {Credentials: [{AccessKeyId: AKIDLOCAL, SecretAccessKeyEnv: WSGATE_MGMT_SECRET}]}
 `
 
@@ -219,7 +217,9 @@ func TestContainer(t *testing.T) {
 		_, ws, mgmt := run(t, image,
 			[]string{"--volume", path + ":/etc/wsgate/gateway.yaml:ro",
 				"--env", "JWT_SECRET=" + secret, "--env", "WSGATE_MGMT_SECRET=" + randomHex(t)},
-			[]string{"--config", "/etc/wsgate/gateway.yaml"})
+			// As the README runs it: the file's Server.Listen defaults to loopback, so the
+			// listeners are moved to every interface by flags.
+			[]string{"--config", "/etc/wsgate/gateway.yaml", "--listen", "0.0.0.0:8080", "--management-listen", "0.0.0.0:8081"})
 		waitReady(t, mgmt)
 		roundTrip(t, ws, secret)
 	})
