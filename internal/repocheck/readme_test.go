@@ -314,3 +314,23 @@ func TestREADMEConfigNeedsItsSecrets(t *testing.T) {
 		})
 	}
 }
+
+// TestREADMEGoVersion: the Go version the README asks for is go.mod's.
+func TestREADMEGoVersion(t *testing.T) {
+	root, _ := trackedFiles(t)
+	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(mod)
+	if m == nil {
+		t.Fatal("go.mod has no go line")
+	}
+	b, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "needs Go " + string(m[1]) + " or later"; !strings.Contains(string(b), want) {
+		t.Errorf("README does not say %q (the go line of go.mod)", want)
+	}
+}
