@@ -201,7 +201,8 @@ type Integration struct {
 	// TimeoutInMillis is the integration's timeout, 50 to 29000. Default 29000.
 	TimeoutInMillis int `yaml:"TimeoutInMillis"`
 	// ResponseTemplate (wsgate, MOCK only) is the VTL template of the mock's response
-	// body, as an AWS integration response template. Default: empty body.
+	// body, rendered on the request ($input is the message); IntegrationResponses, if
+	// any, then transform it. Default: empty body.
 	ResponseTemplate string `yaml:"ResponseTemplate"`
 	// IntegrationResponses (HTTP, AWS and MOCK) maps an IntegrationResponseKey —
 	// "$default" or a regular expression between slashes such as "/4\d\d/" — to how

@@ -3,6 +3,7 @@ package integration
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -43,12 +44,7 @@ func compileResponses(cfg config.Integration) (*responses, error) {
 		return nil, nil
 	}
 	rs := &responses{}
-	keys := make([]string, 0, len(cfg.IntegrationResponses))
-	for k := range cfg.IntegrationResponses {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, key := range keys {
+	for _, key := range slices.Sorted(maps.Keys(cfg.IntegrationResponses)) {
 		ir := cfg.IntegrationResponses[key]
 		field := fmt.Sprintf("IntegrationResponses[%q]", key)
 		re, err := config.ParseIntegrationResponseKey(key)
