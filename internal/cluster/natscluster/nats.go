@@ -36,8 +36,9 @@ var (
 )
 
 // Wire format. A request to the owner of connection id X (node N = NodeOf(X)) goes to
-// subject "<Subject>.node.<N>.<op>" with op one of post, get, delete (and ping, used
-// at start-up to find a duplicate node id). The connection id travels in the
+// subject "<Subject>.node.<N>.<op>" with op one of post, postmany, get, delete (and
+// ping, used at start-up to find a duplicate node id); postmany's format is at
+// encodePostMany. The connection id travels in the
 // Wsgate-Connection-Id header; a post's data is the raw payload. The reply carries
 // Wsgate-Status (one of the status values below); an error reply carries its message
 // in Wsgate-Error; a get reply's data is the JSON of [wireInfo].
