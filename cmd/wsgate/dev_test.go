@@ -816,8 +816,8 @@ func TestDevCommand(t *testing.T) {
 	}
 	text := out.String()
 	for _, want := range []string{
-		`--host-resolver-rules="MAP ui.dev.example.test 127.0.0.1, MAP ws.dev.example.test 127.0.0.1"`,
-		"127.0.0.1 ui.dev.example.test ws.dev.example.test",
+		`--host-resolver-rules="MAP ui.dev.example.test 127.0.0.1, MAP ws.dev.example.test 127.0.0.1, MAP evil.dev.example.test 127.0.0.1"`,
+		"127.0.0.1 ui.dev.example.test ws.dev.example.test evil.dev.example.test",
 		filepath.Join(dir, "ca.pem"),
 		"wss://ws.dev.example.test:",
 	} {

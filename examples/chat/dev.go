@@ -47,7 +47,6 @@ type HostilePage struct {
 	Origin string `json:"origin"`
 }
 
-
 // Refusal is one "connect refused" record of the gateway's log, as the dev endpoint
 // shows it: no cookie, token, query string or address.
 type Refusal struct {
