@@ -250,10 +250,13 @@ func runDev(ctx context.Context, o devOptions, ready func(devInfo)) error {
 		return fmt.Errorf("dev: %w", err)
 	}
 	errLog := slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug)
-	tlsConfig := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
-	uiSrv := &http.Server{Handler: app.Public(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog, TLSConfig: tlsConfig}
+	// One tls.Config per server: ServeTLS configures HTTP/2 in the one it is given.
+	tlsConfig := func() *tls.Config {
+		return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	}
+	uiSrv := &http.Server{Handler: app.Public(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog, TLSConfig: tlsConfig()}
 	inSrv := &http.Server{Handler: app.Integration(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
-	hostileSrv := &http.Server{Handler: chat.HostileHandler(uiOrigin), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog, TLSConfig: tlsConfig}
+	hostileSrv := &http.Server{Handler: chat.HostileHandler(uiOrigin), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog, TLSConfig: tlsConfig()}
 	srvErr := make(chan error, 3)
 	go func() { srvErr <- uiSrv.ServeTLS(uiLn, "", "") }()
 	go func() { srvErr <- inSrv.Serve(inLn) }()
