@@ -469,10 +469,13 @@ func TestBrowser(t *testing.T) {
 	t.Run("2 no login: handshake refused 401", func(t *testing.T) {
 		p := newTab(t, b, true)
 		p.do(chromedp.Navigate(d.UIURL), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`)))
+		if !eval[bool](p, `document.getElementById("connect-btn").disabled`) {
+			t.Error("Connect is enabled without a session")
+		}
 		n, c, h := len(d.refusals()), p.consoleCount(), p.historyLen()
-		p.do(chromedp.Click(chromedp.CSS("#connect-btn")))
-		p.waitHistory(h, "refused 1006")
-		p.do(chromedp.WaitVisible(`//p[@id="state-detail"][contains(., "401")]`))
+		eval[bool](p, `chat.connect(), true`)
+		p.waitHistory(h, "unauthenticated 1006")
+		p.do(chromedp.WaitVisible(`//span[@id="state-detail"][contains(., "no valid session: log in · the gateway logged: 401 unauthorized")]`))
 		p.waitConsole(c, "HTTP Authentication failed")
 		if r := d.waitRefusal(t, n); r.Status != 401 || !strings.Contains(r.Reason, "Cookie missing") {
 			t.Errorf("gateway refusal = %+v, want 401 for the missing Cookie", r)
@@ -557,8 +560,8 @@ func TestBrowser(t *testing.T) {
 		alice.setCookie(d, chat.SessionCookie, csrf, "", true, network.CookieSameSiteStrict)
 		n, c := len(d.refusals()), alice.consoleCount()
 		h = alice.historyLen()
-		alice.do(chromedp.Click(chromedp.CSS("#connect-btn")))
-		alice.waitHistory(h, "refused 1006")
+		eval[bool](alice, `chat.connect(), true`)
+		alice.waitHistory(h, "expired 1006")
 		alice.waitConsole(c, "HTTP Authentication failed")
 		if r := d.waitRefusal(t, n); r.Status != 401 || !strings.Contains(r.Reason, "expired") {
 			t.Errorf("gateway refusal = %+v, want 401 token expired", r)
@@ -580,11 +583,11 @@ func TestBrowser(t *testing.T) {
 		alice.setCookie(d, "JWT", tok, d.Domain, true, network.CookieSameSiteLax)
 		h := alice.historyLen()
 		alice.do(chromedp.Click(chromedp.CSS("#disconnect-btn")))
-		alice.waitHistory(h, "closed 1000")
+		alice.waitHistory(h, "disconnected 1000")
 		h = alice.historyLen()
 		alice.do(chromedp.Click(chromedp.CSS("#connect-btn")))
 		alice.waitHistory(h, "open")
-		alice.waitHistory(h, "closed 1008")
+		alice.waitHistory(h, "expired 1008")
 		alice.do(chromedp.WaitVisible(chromedp.CSS(`#close-code[data-code="1008"]`)))
 		if !strings.Contains(d.logs.String(), `"disconnectStatusCode":1008`) {
 			t.Error("the gateway logged no disconnect with 1008")
@@ -697,8 +700,8 @@ func TestBrowser(t *testing.T) {
 		alice.do(chromedp.Click(chromedp.CSS("#logout-btn")))
 		alice.waitHistory(h, "closed 1000")
 		n, h = len(d.refusals()), alice.historyLen()
-		alice.do(chromedp.Click(chromedp.CSS("#connect-btn")))
-		alice.waitHistory(h, "refused 1006")
+		eval[bool](alice, `chat.connect(), true`)
+		alice.waitHistory(h, "unauthenticated 1006")
 		if r := d.waitRefusal(t, n); r.Status != 403 || !strings.Contains(r.Reason, "CSRF") {
 			t.Errorf("alice's page with only the attacker's JWT: refusal %+v, want 403 on the CSRF token", r)
 		}
