@@ -475,7 +475,7 @@ func TestBrowser(t *testing.T) {
 		n, c, h := len(d.refusals()), p.consoleCount(), p.historyLen()
 		eval[bool](p, `chat.connect(), true`)
 		p.waitHistory(h, "unauthenticated 1006")
-		p.do(chromedp.WaitVisible(`//span[@id="state-detail"][contains(., "no valid session: log in · the gateway logged: 401 unauthorized")]`))
+		p.do(chromedp.WaitVisible(`//span[@id="state-detail"][contains(., "no valid session: log in · the gateway logged: 401 authorizer_unauthorized")]`))
 		p.waitConsole(c, "HTTP Authentication failed")
 		if r := d.waitRefusal(t, n); r.Status != 401 || !strings.Contains(r.Reason, "Cookie missing") {
 			t.Errorf("gateway refusal = %+v, want 401 for the missing Cookie", r)
