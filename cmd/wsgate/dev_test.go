@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -40,14 +41,15 @@ type devRun struct {
 
 // startDev runs runDev on port 0 with its CA in a temporary directory until the test
 // ends.
-func startDev(t *testing.T) *devRun {
+func startDev(t *testing.T, tokenTTL time.Duration) *devRun {
 	t.Helper()
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan devInfo, 1)
 	done := make(chan error, 1)
+	o := devOptions{Dir: t.TempDir(), TokenTTL: tokenTTL, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	go func() {
-		done <- runDev(ctx, devOptions{Dir: t.TempDir(), Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, func(d devInfo) { ready <- d })
+		done <- runDev(ctx, o, func(d devInfo) { ready <- d })
 	}()
 	var d devInfo
 	select {
@@ -434,7 +436,7 @@ ws.onclose = (e) => { if (r.dataset.state !== "open") { r.dataset.state = "refus
 // cases of the reference app's security model.
 func TestBrowser(t *testing.T) {
 	start := time.Now()
-	d := startDev(t)
+	d := startDev(t, 0)
 	b := browser(t, d.UIHost, d.WSHost, "evil.test", "evil."+d.Domain, "other."+d.Domain)
 	t.Logf("dev + chromium started in %v", time.Since(start).Round(time.Millisecond))
 
@@ -710,7 +712,167 @@ func TestBrowser(t *testing.T) {
 		}
 		alice.screenshot("state8-sibling-tossed-cookies.png")
 	})
+
+	t.Run("9 presence, timestamps, own disconnect, send disabled while closed", func(t *testing.T) {
+		alice, bob := newTab(t, b, true), newTab(t, b, true)
+		alice.login(d, "alice")
+		bob.login(d, "bob")
+		for _, tb := range []*tab{alice, bob} {
+			tb.do(
+				chromedp.WaitVisible(chromedp.CSS(`#presence li[data-user="alice"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`#presence li[data-user="bob"]`)),
+			)
+		}
+		sent := time.Now()
+		alice.do(
+			chromedp.SetValue(chromedp.CSS("#text"), "stamped"),
+			chromedp.Click(chromedp.CSS("#send-btn")),
+			chromedp.WaitVisible(`//ul[@id="messages"]/li[contains(., "alice: stamped")]/time`),
+		)
+		stamp := eval[string](bob, `new Promise(r => { const f = () => { const t = [...document.querySelectorAll("#messages li")].find(li => li.textContent.includes("alice: stamped"))?.querySelector("time"); t ? r(t.dateTime) : setTimeout(f, 50); }; f(); })`)
+		at, err := time.Parse(time.RFC3339, stamp)
+		if err != nil || at.Before(sent.Add(-2*time.Second)) || at.After(time.Now().Add(2*time.Second)) {
+			t.Errorf("message timestamp %q (%v), want RFC 3339 close to %v", stamp, err, sent)
+		}
+		if shown := eval[string](bob, `document.querySelector("#messages li time").textContent`); !regexp.MustCompile(`^\d{2}:\d{2}:\d{2}`).MatchString(shown) {
+			t.Errorf("shown time %q, want HH:MM:SS", shown)
+		}
+		alice.screenshot("state9-connected-presence.png")
+
+		h := alice.historyLen()
+		alice.do(chromedp.Click(chromedp.CSS("#disconnect-btn")))
+		alice.waitHistory(h, "disconnected 1000")
+		alice.do(chromedp.WaitVisible(`//span[@id="state-detail"][.="you disconnected"]`))
+		if got := eval[string](alice, `document.getElementById("state").textContent`); got != "disconnected" {
+			t.Errorf("state label %q after own disconnect, want disconnected", got)
+		}
+		if got := eval[string](alice, `getComputedStyle(document.getElementById("state")).backgroundColor`); got == "rgb(179, 38, 30)" {
+			t.Error("own disconnect is shown in the error colour")
+		}
+		disabled := eval[map[string]bool](alice, `Object.fromEntries(["send-btn", "text", "to", "connect-btn", "disconnect-btn"].map(id => [id, document.getElementById(id).disabled]))`)
+		if want := map[string]bool{"send-btn": true, "text": true, "to": true, "connect-btn": false, "disconnect-btn": true}; !maps.Equal(disabled, want) {
+			t.Errorf("disabled controls after own disconnect = %v, want %v", disabled, want)
+		}
+		if hint := eval[string](alice, `document.getElementById("send-hint").textContent`); !strings.Contains(hint, "Not connected") {
+			t.Errorf("send hint %q", hint)
+		}
+		bob.do(chromedp.WaitNotPresent(chromedp.CSS(`#presence li[data-user="alice"]`)))
+		alice.screenshot("state9-own-disconnect.png")
+
+		h = alice.historyLen()
+		alice.do(chromedp.Click(chromedp.CSS("#connect-btn")))
+		alice.waitHistory(h, "open")
+		bob.do(chromedp.WaitVisible(chromedp.CSS(`#presence li[data-user="alice"]`)))
+		if eval[bool](alice, `document.getElementById("send-btn").disabled`) {
+			t.Error("Send is disabled while the socket is open")
+		}
+	})
+
+	t.Run("10 try an attack: each refusal as the gateway logged it", func(t *testing.T) {
+		alice := newTab(t, b, true)
+		alice.login(d, "alice")
+		before := d.Chat.Stats()
+		for _, a := range []struct{ button, result, reason string }{
+			{"#attack-sibling", "#result-sibling", "Origin not allowed"},
+			{"#attack-cross-site", "#result-cross-site", "Cookie missing"},
+			{"#attack-forged", "#result-forged", "signature invalid"},
+			{"#attack-nocsrf", "#result-nocsrf", "CSRF"},
+		} {
+			n := len(d.refusals())
+			alice.do(chromedp.Click(chromedp.CSS(a.button)), chromedp.WaitVisible(chromedp.CSS(a.result+`[data-status]`)))
+			logged := d.waitRefusal(t, n)
+			if !strings.Contains(logged.Reason, a.reason) {
+				t.Errorf("%s: the gateway logged %+v, want a reason with %q", a.button, logged, a.reason)
+			}
+			shown := eval[map[string]string](alice, fmt.Sprintf(`({...document.querySelector(%q).dataset, text: document.querySelector(%q).textContent})`, a.result, a.result))
+			if shown["status"] != fmt.Sprint(logged.Status) || shown["reason"] != logged.Reason ||
+				!strings.Contains(shown["text"], fmt.Sprintf("%d %s — %s", logged.Status, logged.Outcome, logged.Reason)) {
+				t.Errorf("%s: the page shows %v, the gateway logged %+v", a.button, shown, logged)
+			}
+		}
+		if got := eval[string](alice, `document.getElementById("result-forged").textContent`); !strings.Contains(got, "HTTP 401") {
+			t.Errorf("forged cookie: the backend's handshake status is not shown: %q", got)
+		}
+		if after := d.Chat.Stats(); after.Connects != before.Connects {
+			t.Errorf("an attack reached $connect: %+v → %+v", before, after)
+		}
+		if st := eval[string](alice, `chat.state`); st != "open" {
+			t.Errorf("the page's own socket is %q after the attacks, want open", st)
+		}
+		alice.screenshot("state10-attack-panel.png")
+	})
+
+	// Last: it stops the gateway.
+	t.Run("11 gateway stopped: unreachable, countdown, reconnected when it is back", func(t *testing.T) {
+		alice := newTab(t, b, true)
+		alice.login(d, "alice")
+		// A longer first delay, so that the countdown is seen ticking.
+		eval[bool](alice, `chat.backoff = {baseMs: 4000, capMs: 4000}, true`)
+		h := alice.historyLen()
+		if err := d.StopGateway(); err != nil {
+			t.Fatalf("stopping the gateway: %v", err)
+		}
+		alice.waitHistory(h, "retrying 1001")
+		alice.waitHistory(h, "unreachable 1006")
+		alice.do(chromedp.WaitVisible(chromedp.CSS(`#retry[data-seconds]`)))
+		line := eval[string](alice, `document.querySelector(".state-line").innerText.replace(/\s+/g, " ")`)
+		if !regexp.MustCompile(`gateway unreachable code 1006 gateway unreachable, retrying in [1-4] s`).MatchString(line) {
+			t.Errorf("state line %q, want gateway unreachable, retrying in N s", line)
+		}
+		first := eval[int](alice, `+document.getElementById("retry").dataset.seconds`)
+		alice.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Poll[bool](fmt.Sprintf(`+document.getElementById("retry").dataset.seconds < %d`, first),
+				chromedp.WithPollingTimeout(5*time.Second))(ctx, tg)
+			return err
+		}))
+		if !eval[bool](alice, `document.getElementById("send-btn").disabled && !document.getElementById("disconnect-btn").disabled && !document.getElementById("retry-btn").hidden`) {
+			t.Error("while unreachable: Send must be disabled, Disconnect and Retry now offered")
+		}
+		if got := eval[string](alice, `document.getElementById("me-name").textContent`); got != "alice" {
+			t.Errorf("while the gateway is down the page shows user %q, want alice (the session is valid)", got)
+		}
+		alice.screenshot("state11-gateway-unreachable.png")
+
+		if err := d.StartGateway(); err != nil {
+			t.Fatalf("starting the gateway again: %v", err)
+		}
+		h = alice.historyLen()
+		alice.waitHistory(h, "open")
+		alice.do(chromedp.WaitVisible(chromedp.CSS(`#presence li[data-user="alice"]`)))
+		if eval[bool](alice, `document.getElementById("send-btn").disabled || !document.getElementById("retry").hidden`) {
+			t.Error("after reconnecting: Send disabled or a retry still pending")
+		}
+		alice.screenshot("state11-reconnected.png")
+	})
 	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestBrowserSessionExpiry runs `wsgate dev --token-ttl 3s`: the gateway closes the
+// socket with 1008 when the JWT expires, and the page says the session expired, shows
+// the login form and does not retry.
+func TestBrowserSessionExpiry(t *testing.T) {
+	d := startDev(t, 3*time.Second)
+	b := browser(t, d.UIHost, d.WSHost)
+	alice := newTab(t, b, true)
+	alice.login(d, "alice")
+	alice.waitHistory(0, "expired 1008")
+	alice.do(
+		chromedp.WaitVisible(`//span[@id="state-detail"][contains(., 'session expired (1008 "Credential expired"): log in again')]`),
+		chromedp.WaitVisible(chromedp.CSS("#login")),
+	)
+	if got := eval[string](alice, `document.getElementById("state").textContent`); got != "session expired" {
+		t.Errorf("state label %q", got)
+	}
+	if eval[bool](alice, `chat.wanted || chat.retryAt !== 0 || !document.getElementById("retry").hidden || !document.getElementById("connect-btn").disabled`) {
+		t.Error("after expiry the page retries or offers Connect without a session")
+	}
+	if got := eval[string](alice, `document.querySelector("#presence").textContent`); got != "— (not connected)" {
+		t.Errorf("presence after expiry %q", got)
+	}
+	if strings.Contains(eval[string](alice, `chat.history.join(",")`), "401") {
+		t.Error("the page explained the expiry as a 401")
+	}
+	alice.screenshot("state12-session-expired.png")
 }
 
 // tossSite serves https://{host}:PORT/ for any host: a page whose script sets cookies

@@ -115,6 +115,7 @@ function addMessage(m) {
   $("messages").append(li);
 }
 
+// showPresence shows who is online; null: unknown (not connected).
 function showPresence(online) {
   app.online = online || [];
   const ul = $("presence");
@@ -128,7 +129,7 @@ function showPresence(online) {
   if (!app.online.length) {
     const li = document.createElement("li");
     li.className = "muted";
-    li.textContent = app.state === "open" ? "nobody" : "— (not connected)";
+    li.textContent = online ? "nobody" : "— (not connected)";
     ul.append(li);
   }
 }
@@ -212,7 +213,7 @@ async function connect(csrf, transport) {
   ws.onclose = (ev) => {
     if (app.ws !== ws) return;
     app.ws = null;
-    showPresence([]);
+    showPresence(null);
     if (opened) closedAfterOpen(ev);
     else refused(ev, token, override, mark, gen);
   };
