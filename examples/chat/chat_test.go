@@ -57,7 +57,7 @@ func (f *fakeConnections) ofType(id, typ string) []string {
 
 const origin = "https://ui.dev.example.test"
 
-func newTestServer(t *testing.T) (*Server, *fakeConnections) {
+func newTestServer(t testing.TB) (*Server, *fakeConnections) {
 	t.Helper()
 	fc := &fakeConnections{gone: map[string]bool{}, posts: map[string][]string{}}
 	s, err := New(Options{Domain: "dev.example.test", UIOrigin: origin, WebSocketURL: "wss://ws.dev.example.test/",
@@ -384,5 +384,37 @@ func TestRefusalLog(t *testing.T) {
 	}
 	if n := strings.Count(out.String(), "component=gateway"); n != 4 {
 		t.Errorf("next handler got %d records:\n%s", n, out.String())
+	}
+}
+
+// The /dev/ endpoints exist only with Options.Dev; the hostile page may be framed by the
+// UI origin alone.
+func TestDevEndpointsOnlyInDev(t *testing.T) {
+	s, _ := newTestServer(t)
+	for _, r := range []struct{ method, path string }{{"GET", "/dev/refusals"}, {"POST", "/dev/attack/forged-cookie"}} {
+		if w := do(t, s.Public(), r.method, r.path, "", map[string]string{"Origin": origin}); w.Code != http.StatusNotFound && w.Code != http.StatusMethodNotAllowed {
+			t.Errorf("%s %s without Options.Dev: %d, want 404", r.method, r.path, w.Code)
+		}
+	}
+	var cfg map[string]any
+	_ = json.Unmarshal(do(t, s.Public(), "GET", "/api/config", "", nil).Body.Bytes(), &cfg)
+	if _, ok := cfg["dev"]; ok {
+		t.Errorf("/api/config without Options.Dev announces the attack panel: %v", cfg)
+	}
+
+	s.opts.Dev = &DevOptions{Refusals: NewRefusalLog(4), HandshakeClient: http.DefaultClient}
+	if w := do(t, s.Public(), "GET", "/dev/refusals?after=0", "", nil); w.Code != 200 || !strings.Contains(w.Body.String(), `"next":0`) {
+		t.Errorf("GET /dev/refusals with Options.Dev: %d %s", w.Code, w.Body)
+	}
+	if w := do(t, s.Public(), "POST", "/dev/attack/forged-cookie", "", map[string]string{"Origin": "https://evil.test"}); w.Code != http.StatusForbidden {
+		t.Errorf("cross-origin forged-cookie attempt: %d, want 403", w.Code)
+	}
+	if w := do(t, s.Public(), "POST", "/dev/attack/forged-cookie", "", map[string]string{"Origin": origin}); w.Code != http.StatusUnauthorized {
+		t.Errorf("forged-cookie attempt without a session: %d, want 401", w.Code)
+	}
+
+	w := do(t, HostileHandler(origin), "GET", "/", "", nil)
+	if w.Code != 200 || w.Header().Get("Content-Security-Policy") != "frame-ancestors "+origin || !strings.Contains(w.Body.String(), "new WebSocket(url)") {
+		t.Errorf("hostile page: %d %v", w.Code, w.Header())
 	}
 }

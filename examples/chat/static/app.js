@@ -260,7 +260,7 @@ async function refused(ev, token, override, mark, gen) {
     c = await check(token);
   } catch {
     if (gen !== generation) return;
-    const why = "neither the gateway nor this page's server answers";
+    const why = "the handshake failed and this page's server does not answer either";
     setState("unreachable", why, code);
     scheduleRetry("unreachable", why, code);
     return;
@@ -291,7 +291,7 @@ async function refused(ev, token, override, mark, gen) {
   else if (c.csrf === "mismatch") why = "the CSRF token presented does not match this session";
   else if (c.csrf === "missing") why = "no CSRF token was presented";
   else if (c.gateway === "unknown") why = "the session, token and Origin are valid, and the gateway's state is unknown: it may be unreachable";
-  else why = "the session, token and Origin are valid: the gateway refused for another reason (a limit or its $connect integration)";
+  else why = "the session, token and Origin look valid to this page's server, yet the gateway refused (the browser hides why)";
   setState("refused", "handshake refused: " + why + logged, code);
   // Retry when that can help: another token was forced on this attempt (the next uses
   // the session's own), or the gateway said "try later".
