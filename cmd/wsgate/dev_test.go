@@ -284,6 +284,12 @@ func (tb *tab) waitHistory(from int, state string) {
 	}))
 }
 
+// said returns what the page said with the first state since history entry from.
+func (tb *tab) said(from int, state string) string {
+	tb.t.Helper()
+	return eval[string](tb, fmt.Sprintf(`chat.details[chat.history.indexOf(%q, %d)] ?? "state not shown"`, state, from))
+}
+
 // login opens the page and logs in as user; it returns when the socket is open.
 func (tb *tab) login(d *devRun, user string) {
 	tb.t.Helper()
@@ -534,6 +540,11 @@ func TestBrowser(t *testing.T) {
 		}
 		// The page backs off and reconnects with its own token.
 		alice.waitHistory(h, "open")
+		said := alice.said(h, "refused 1006")
+		if r := d.refusals()[n]; !strings.Contains(said, "the CSRF token presented does not match this session") ||
+			!strings.Contains(said, fmt.Sprintf("the gateway logged: %d %s — %s", r.Status, r.Outcome, r.Reason)) {
+			t.Errorf("the page said %q for the refusal %+v", said, r)
+		}
 	})
 
 	t.Run("5 logout closes the socket; an expired JWT cannot reconnect", func(t *testing.T) {
@@ -623,6 +634,12 @@ func TestBrowser(t *testing.T) {
 		alice.waitHistory(h, "refused 1006")
 		if r := d.waitRefusal(t, n); r.Status != 401 || !strings.Contains(r.Reason, "Cookie missing") {
 			t.Errorf("host-only cookies: gateway refusal = %+v, want 401 (no Cookie header reached the ws host)", r)
+		}
+		// The UI host's session is valid, so the page does not claim there is none: it
+		// says the gateway refused anyway, and why, from the gateway's log.
+		if said := alice.said(h, "refused 1006"); !strings.Contains(said, "look valid to this page's server, yet the gateway refused") ||
+			!strings.Contains(said, "the gateway logged: 401 authorizer_unauthorized — identity source route.request.header.Cookie missing") {
+			t.Errorf("host-only cookies: the page said %q", said)
 		}
 		if user := eval[string](alice, `fetch("/api/session").then(r => r.json()).then(s => s.user)`); user != "alice" {
 			t.Errorf("the UI host should still see the session, got user %q", user)

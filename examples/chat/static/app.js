@@ -32,6 +32,7 @@ const app = {
   attacking: false,
   online: [],
   history: [],      // states seen ("open", "refused 1006", ...), for tests and debugging
+  details: [],      // what the page said with each of them
   // Backoff: base × 2^(retry−1), capped, then jittered to 50–100 % of that.
   backoff: { baseMs: 1000, capMs: 30000 },
 };
@@ -67,6 +68,7 @@ function setState(state, detail, code) {
   }
   $("state-detail").textContent = detail || "";
   app.history.push(code === undefined ? state : state + " " + code);
+  app.details.push(detail || "");
   updateControls();
 }
 
