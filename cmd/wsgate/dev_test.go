@@ -826,11 +826,13 @@ func TestBrowser(t *testing.T) {
 		// A longer first delay, so that the countdown is seen ticking.
 		eval[bool](alice, `chat.backoff = {baseMs: 4000, capMs: 4000}, true`)
 		h := alice.historyLen()
+		stopped := time.Now()
 		if err := d.StopGateway(); err != nil {
 			t.Fatalf("stopping the gateway: %v", err)
 		}
 		alice.waitHistory(h, "retrying 1001")
 		alice.waitHistory(h, "unreachable 1006")
+		t.Logf("gateway stopped → page shows unreachable: %v, the first retry's delay (2–4 s here) included (noisy: shared machine)", time.Since(stopped).Round(time.Millisecond))
 		alice.do(chromedp.WaitVisible(chromedp.CSS(`#retry[data-seconds]`)))
 		line := eval[string](alice, `document.querySelector(".state-line").innerText.replace(/\s+/g, " ")`)
 		if !regexp.MustCompile(`gateway unreachable code 1006 gateway unreachable, retrying in [1-4] s`).MatchString(line) {
@@ -853,8 +855,10 @@ func TestBrowser(t *testing.T) {
 		if err := d.StartGateway(); err != nil {
 			t.Fatalf("starting the gateway again: %v", err)
 		}
+		restarted := time.Now()
 		h = alice.historyLen()
 		alice.waitHistory(h, "open")
+		t.Logf("gateway started → page reconnected: %v, at most the pending retry's delay (2–4 s here; noisy: shared machine)", time.Since(restarted).Round(time.Millisecond))
 		alice.do(chromedp.WaitVisible(chromedp.CSS(`#presence li[data-user="alice"]`)))
 		if eval[bool](alice, `document.getElementById("send-btn").disabled || !document.getElementById("retry").hidden`) {
 			t.Error("after reconnecting: Send disabled or a retry still pending")
