@@ -15,7 +15,15 @@
 // sibling host can plant (a second JWT, a CSRF-TOKEN) refuses the page or swaps its
 // session: see docs/authorizer.md. Messages reach the backend through a message route; the backend delivers
 // them with the @connections API (PostToConnection), forgetting connection ids that are
-// gone, and POST /logout closes the user's sockets (DeleteConnection).
+// gone, and POST /logout closes the user's sockets (DeleteConnection). Presence (who is
+// online) is pushed from the $connect and $disconnect integrations to the other
+// connections, and to a new one when it asks with the "who" action once open (API
+// Gateway establishes a connection only after its $connect integration returns).
+//
+// A browser reports every refused handshake as close code 1006; POST /api/ws-check tells
+// the page what its session, CSRF token, Origin and the gateway's readiness amount to, so
+// that it can say which refusal it was. With Options.Dev (`wsgate dev` only) the page
+// also gets the gateway's recent refusals and an attack panel (dev.go).
 //
 // The backend has two surfaces: [Server.Public] (the page, login, logout), which
 // browsers reach, and [Server.Integration] (the gateway's HTTP integrations), which
