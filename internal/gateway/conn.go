@@ -31,6 +31,7 @@ type Conn struct {
 	principalID      string
 	authContext      map[string]any
 	expiresAt        time.Time
+	iam              *integration.IAMIdentity // who signed the handshake when $connect is AWS_IAM (iam.go)
 	ready            chan struct{} // closed once the upgrade is done (ws set) or failed
 
 	slots    chan struct{}  // message handlers in flight (made and filled by the reader)
@@ -189,6 +190,7 @@ func (c *Conn) integrationRequest(routeKey, eventType, reqID string, now time.Ti
 		UserAgent:         c.userAgent,
 		PrincipalID:       c.principalID,
 		AuthorizerContext: c.authContext,
+		IAM:               c.iam,
 		StageVariables:    g.cfg.Stage.StageVariables,
 	}
 }
