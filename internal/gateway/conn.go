@@ -31,8 +31,9 @@ type Conn struct {
 	principalID      string
 	authContext      map[string]any
 	expiresAt        time.Time
-	iam              *integration.IAMIdentity // who signed the handshake when $connect is AWS_IAM (iam.go)
-	ready            chan struct{}            // closed once the upgrade is done (ws set) or failed
+	ready            chan struct{} // closed once the upgrade is done (ws set) or failed
+
+	iam *integration.IAMIdentity // who signed the handshake when $connect is AWS_IAM (iam.go)
 
 	slots    chan struct{}  // message handlers in flight (made and filled by the reader)
 	rate     *rate.Limiter  // Limits.MessageRate (made by the reader on the first message)
