@@ -69,8 +69,9 @@ func NewVerifier(region string, creds []Credential, now func() time.Time) (*Veri
 // whose cause names at most the access key id; a request with no signature at all has
 // the cause ErrUnsigned.
 func (v *Verifier) Verify(r *http.Request) (accessKeyID string, err error) {
-	q, qerr := url.ParseQuery(r.URL.RawQuery)
-	presigned := qerr == nil && (q.Has("X-Amz-Signature") || q.Has("X-Amz-Algorithm") || q.Has("X-Amz-Credential"))
+	// A malformed query still names the parameters it has (verifyQuery then refuses it).
+	q, _ := url.ParseQuery(r.URL.RawQuery)
+	presigned := q.Has("X-Amz-Signature") || q.Has("X-Amz-Algorithm") || q.Has("X-Amz-Credential")
 	headers := r.Header.Values("Authorization")
 	switch {
 	case presigned && len(headers) > 0:

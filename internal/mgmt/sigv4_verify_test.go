@@ -90,6 +90,7 @@ func TestVerifierPresigned(t *testing.T) {
 		}, signedAt, CodeInvalidSignature},
 		{"more than seven days", func() string { return presign(t, base, good, signedAt, 8*24*time.Hour) }, signedAt, CodeIncompleteSignature},
 		{"unsigned", func() string { return base }, signedAt, CodeMissingAuthenticationToken},
+		{"malformed query", func() string { return presign(t, base, good, signedAt, time.Hour) + "&bad=%zz" }, signedAt, CodeIncompleteSignature},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
