@@ -189,3 +189,41 @@ func FuzzParsePresigned(f *testing.F) {
 		}
 	})
 }
+
+// FuzzVerify runs whole handshakes through the Verifier: an arbitrary query string and
+// Authorization header, seeded with what the SDK's presigner and signer make. It must
+// never panic, every error must be an *Error, and nothing but a real signature by the
+// configured key is accepted (the fuzzer cannot forge one).
+func FuzzVerify(f *testing.F) {
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	good := aws.Credentials{AccessKeyID: "AKIDCLIENT", SecretAccessKey: "client-secret"}
+	u, _ := url.Parse(presign(f, "http://gw.example/dev?room=1", good, at, time.Hour))
+	f.Add(u.RawQuery, "")
+	req := handshake(f, "http://gw.example/dev")
+	if err := v4.NewSigner().SignHTTP(context.Background(), good, req, emptyPayloadHash, "execute-api", "us-east-1", at); err != nil {
+		f.Fatal(err)
+	}
+	f.Add("", req.Header.Get("Authorization"))
+	f.Add("X-Amz-Signature=&X-Amz-Algorithm=%zz", "AWS4-HMAC-SHA256 Credential=a/b")
+	v, err := NewVerifier("us-east-1", verifyCreds, func() time.Time { return at })
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, rawQuery, auth string) {
+		r := handshake(t, "http://gw.example/dev")
+		r.URL.RawQuery = rawQuery
+		r.RequestURI = "/dev?" + rawQuery
+		r.Header.Set("X-Amz-Date", at.Format(amzDateFmt))
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		id, err := v.Verify(r)
+		var e *Error
+		switch {
+		case err != nil && !errors.As(err, &e):
+			t.Fatalf("error %v is not an *Error", err)
+		case err == nil && id != "AKIDCLIENT":
+			t.Fatalf("accepted for key %q", id)
+		}
+	})
+}
