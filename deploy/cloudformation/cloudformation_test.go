@@ -38,16 +38,14 @@ func longForm(tb testing.TB, yaml []byte) map[string]any {
 	return tmpl
 }
 
-// cfnCompiler holds goformation's CloudFormation schema; definitions are compiled on use.
-var cfnCompiler = sync.OnceValues(func() (*jsonschema.Compiler, error) {
+// cfnSchema is goformation's CloudFormation schema, decoded once.
+var cfnSchema = sync.OnceValues(func() (map[string]any, error) {
 	var doc map[string]any
 	if err := json.Unmarshal([]byte(schema.CloudformationSchema), &doc); err != nil {
 		return nil, err
 	}
 	delete(doc, "$id") // it claims the draft-04 meta-schema's own id
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft4)
-	return c, c.AddResource("cloudformation.schema.json", doc)
+	return doc, nil
 })
 
 var (
@@ -55,15 +53,26 @@ var (
 	compiled   = map[string]*jsonschema.Schema{}
 )
 
+// schemaFor compiles the part of the schema at ref ("#/definitions/AWS::Logs::LogGroup",
+// "#/properties/Outputs"). The compiler validates a whole schema document against the
+// draft-04 meta-schema before it compiles any part of it, and goformation's document holds
+// every resource type there is (over 7,000 definitions): that check alone took minutes
+// under -race. So each ref gets a document of its own holding only the definitions it
+// reaches through $ref, which validates the same way in milliseconds.
 func schemaFor(ref string) (*jsonschema.Schema, error) {
-	c, err := cfnCompiler()
-	if err != nil {
-		return nil, err
-	}
 	compiledMu.Lock()
 	defer compiledMu.Unlock()
 	if s, ok := compiled[ref]; ok {
 		return s, nil
+	}
+	doc, err := cfnSchema()
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft4)
+	if err := c.AddResource("cloudformation.schema.json", pruned(doc, ref)); err != nil {
+		return nil, err
 	}
 	s, err := c.Compile("cloudformation.schema.json" + ref)
 	if err != nil {
@@ -71,6 +80,47 @@ func schemaFor(ref string) (*jsonschema.Schema, error) {
 	}
 	compiled[ref] = s
 	return s, nil
+}
+
+// pruned returns the schema document with the part at ref and only the definitions that
+// part reaches through "#/definitions/..." references. A ref naming no definition keeps
+// none, so compiling it fails as it would against the whole document.
+func pruned(doc map[string]any, ref string) map[string]any {
+	defs, _ := doc["definitions"].(map[string]any)
+	props, _ := doc["properties"].(map[string]any)
+	keep := map[string]any{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if r, ok := x.(string); ok && k == "$ref" {
+					if name, ok := strings.CutPrefix(r, "#/definitions/"); ok {
+						if _, seen := keep[name]; !seen && defs[name] != nil {
+							keep[name] = defs[name]
+							walk(defs[name])
+						}
+					}
+					continue
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	out := map[string]any{"definitions": keep}
+	if name, ok := strings.CutPrefix(ref, "#/definitions/"); ok && defs[name] != nil {
+		keep[name] = defs[name]
+		walk(defs[name])
+	}
+	if name, ok := strings.CutPrefix(ref, "#/properties/"); ok && props[name] != nil {
+		out["properties"] = map[string]any{name: props[name]}
+		walk(props[name])
+	}
+	return out
 }
 
 const noValue = "\x00novalue"
