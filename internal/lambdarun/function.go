@@ -65,6 +65,18 @@ func (f *function) invoke(ctx context.Context, payload []byte, arn, clientContex
 		return result{}, errClosed
 	}
 	defer func() { <-f.slots }()
+	for attempt := 0; ; attempt++ {
+		res, err := f.invokeOnce(ctx, payload, arn, clientContext)
+		if errors.Is(err, errNotStarted) && attempt < 3 {
+			continue
+		}
+		return res, err
+	}
+}
+
+// invokeOnce runs inv on one process; errNotStarted when that process died before
+// taking it.
+func (f *function) invokeOnce(ctx context.Context, payload []byte, arn, clientContext string) (result, error) {
 	p, err := f.take()
 	if se := (*startError)(nil); errors.As(err, &se) {
 		// Lambda: Runtime.InvalidEntrypoint, e.g. "fork/exec /var/task/bootstrap: no such file or directory".

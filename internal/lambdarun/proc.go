@@ -128,6 +128,9 @@ func (p *proc) kill() {
 	})
 }
 
+// errNotStarted is run's answer when the process exited before taking the invocation.
+var errNotStarted = errors.New("lambdarun: the process exited before taking the invocation")
+
 // runResult is run's outcome: a result for the client, or an error of Invoke.
 type runResult struct {
 	result
@@ -163,7 +166,9 @@ func (p *proc) run(ctx context.Context, inv *invocation) (rr runResult, reusable
 	select {
 	case p.work <- inv:
 	case <-p.dead:
-		return runResult{result: p.exitResult(inv.id)}, false
+		// A warm process that exited between invocations (after an uncaught
+		// exception, say) never saw this one: it runs on another process.
+		return runResult{err: errNotStarted}, false
 	case <-ctx.Done():
 		return runResult{err: ctx.Err()}, false
 	case <-rt.stop:
