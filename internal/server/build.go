@@ -79,6 +79,9 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*gateway.Gateway
 	if deps.HTTPClient == nil {
 		deps.HTTPClient = integration.NewHTTPClient()
 	}
+	if deps.Lambda == nil && len(cfg.Functions) > 0 {
+		deps.Lambda = notStarted{} // Build alone (--check-config): functions.go
+	}
 	var errs []error
 	sel, err := integration.CompileSelection(cfg.API.RouteSelectionExpression)
 	if err != nil {

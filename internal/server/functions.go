@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/lambdarun"
@@ -44,4 +47,12 @@ func closeFunctions(rt *lambdarun.Runtime, log *slog.Logger) {
 	if err := rt.Close(ctx); err != nil {
 		log.Warn("lambda: stopping functions", "error", err.Error())
 	}
+}
+
+// notStarted is the Lambda invoker of a gateway built without Serve (--check-config):
+// the config's local functions are checked, not started, so invoking one fails.
+type notStarted struct{}
+
+func (notStarted) Invoke(context.Context, *lambda.InvokeInput, ...func(*lambda.Options)) (*lambda.InvokeOutput, error) {
+	return nil, errors.New("lambda: local functions run under Serve only")
 }

@@ -107,3 +107,17 @@ func TestLocalFunctionsThroughTheGateway(t *testing.T) {
 	}
 	c.Close(websocket.StatusNormalClosure, "")
 }
+
+// --check-config builds the gateway without Serve: local functions are checked, not
+// started, and need no Lambda client.
+func TestBuildChecksLocalFunctionsWithoutStartingThem(t *testing.T) {
+	cfg, err := config.Parse([]byte(functionsConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Build(context.Background(), cfg, Deps{Getenv: env})
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	_ = g.Shutdown(context.Background())
+}
