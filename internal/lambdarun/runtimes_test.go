@@ -126,11 +126,18 @@ def handler(event, context):
 
 def fails(event, context):
     raise KeyError("missing")
+
+def unmarshalable(event, context):
+    return {"s": {1, 2}}
 `, "pkg/__init__.py": ""})
 	r := newRuntime(t, map[string]config.Function{
 		"py":    {Runtime: "python3.11", Handler: "pkg/app.handler", CodeDir: dir, Environment: map[string]string{"MY_VAR": "v"}, MemorySize: 256},
 		"pyerr": {Runtime: "python3.11", Handler: "pkg.app.fails", CodeDir: dir},
+		"pyset": {Runtime: "python3.11", Handler: "pkg.app.unmarshalable", CodeDir: dir},
 	})
+	if typ, msg := errorPayload(t, invoke(t, r, "pyset", `{}`)); typ != "Runtime.MarshalError" || !strings.Contains(msg, "Unable to marshal response") {
+		t.Errorf("unmarshalable result: %s %q", typ, msg)
+	}
 	out := invoke(t, r, "py", `{"n":3}`)
 	var got struct {
 		N                   int

@@ -36,6 +36,7 @@ Functions:
 `
 
 const nodeAuthorizer = `exports.handler = async (event) => {
+  if (event.queryStringParameters && event.queryStringParameters.token === "unauth") throw new Error("Unauthorized");
   const effect = event.queryStringParameters && event.queryStringParameters.token === "good" ? "Allow" : "Deny";
   return {
     principalId: "user-1",
@@ -81,6 +82,10 @@ func TestLocalFunctionsThroughTheGateway(t *testing.T) {
 	_, resp, err := websocket.Dial(ctx, r.wsURL("/?token=bad"), nil)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("token=bad: %v, %v; want 403 from the node authorizer's Deny", resp, err)
+	}
+	_, resp, err = websocket.Dial(ctx, r.wsURL("/?token=unauth"), nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("token=unauth: %v, %v; want 401 from the node authorizer's Unauthorized error", resp, err)
 	}
 	c, _, err := websocket.Dial(ctx, r.wsURL("/?token=good"), nil)
 	if err != nil {

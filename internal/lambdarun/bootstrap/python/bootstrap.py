@@ -119,9 +119,14 @@ def main():
             continue
         try:
             result = handler(event, LambdaContext(headers))
-            out = json.dumps(result)
         except Exception as e:
             post_error("invocation/%s/error" % rid, dict(error_object(e), requestId=rid))
+            continue
+        try:
+            out = json.dumps(result)
+        except (TypeError, ValueError) as e:
+            post_error("invocation/%s/error" % rid, {"errorMessage": "Unable to marshal response: %s" % e,
+                                                     "errorType": "Runtime.MarshalError", "requestId": rid, "stackTrace": []})
             continue
         request("POST", "invocation/%s/response" % rid, out)
 
