@@ -173,6 +173,9 @@ func (r *Runtime) Has(functionName string) bool {
 // with the error's JSON as Payload; a full queue is TooManyRequestsException; an
 // unknown function ResourceNotFoundException.
 func (r *Runtime) Invoke(ctx context.Context, in *lambda.InvokeInput, opts ...func(*lambda.Options)) (*lambda.InvokeOutput, error) {
+	if in == nil {
+		in = &lambda.InvokeInput{}
+	}
 	fn := aws.ToString(in.FunctionName)
 	name, qualifier := parseFunctionName(fn)
 	if in.Qualifier != nil {
@@ -220,7 +223,10 @@ func (r *Runtime) Invoke(ctx context.Context, in *lambda.InvokeInput, opts ...fu
 				case <-ctx.Done():
 				}
 			}()
-			_, _ = f.invoke(ctx, payload, arn, clientContext(in))
+			// Lambda retries a failed asynchronous invocation twice; wsgate logs it.
+			if res, err := f.invoke(ctx, payload, arn, clientContext(in)); err != nil || res.failed {
+				r.log.Warn("lambda: asynchronous invocation failed", "function", name, "err", err, "functionError", res.failed)
+			}
 		}()
 		return &lambda.InvokeOutput{StatusCode: 202}, nil
 	}
