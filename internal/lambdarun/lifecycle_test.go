@@ -73,7 +73,9 @@ const gated = `exports.handler = async (event) => {
 };
 `
 
-func gatedCode(version string) string { return "const VERSION = " + strconv.Quote(version) + ";\n" + gated }
+func gatedCode(version string) string {
+	return "const VERSION = " + strconv.Quote(version) + ";\n" + gated
+}
 
 type gatedResult struct {
 	Pid     int
