@@ -126,3 +126,52 @@ func TestBuildChecksLocalFunctionsWithoutStartingThem(t *testing.T) {
 	}
 	_ = g.Shutdown(context.Background())
 }
+
+// The chat function written as AWS documents it (internal/mgmt/interop/lambda_handler.mjs),
+// copied alone into a directory without node_modules, runs as a local function: the JS SDK
+// resolves from FunctionsNodeModules, the dev CA comes through FunctionsCAFile, the
+// credentials from wsgate's environment, and its signed POST to
+// https://{domainName}/{stage}/@connections reaches the sender over TLS.
+func TestLocalNodeFunctionPostsBackOverTLS(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "mgmt", "interop", "lambda_handler.mjs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nm, err := filepath.Abs(filepath.Join("..", "lambdarun", "node", "node_modules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(nm, "@aws-sdk", "client-apigatewaymanagementapi")); err != nil {
+		t.Fatalf("the SDK is not installed (npm ci --prefix internal/lambdarun/node; scripts/test does it): %v", err)
+	}
+	code := t.TempDir()
+	if err := os.WriteFile(filepath.Join(code, "lambda_handler.mjs"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	serverTLS, caFile, pool := tlsWithCA(t)
+	cfg := hostConfig(true, hostSigned, serverTLS) + `
+Functions:
+  chat: {Runtime: nodejs20.x, Handler: lambda_handler.handler, CodeDir: ` + code + `, Timeout: 20s}
+`
+	getenv := func(k string) string {
+		switch k {
+		case "AWS_ACCESS_KEY_ID":
+			return "AKIDTEST"
+		case "AWS_SECRET_ACCESS_KEY":
+			return "mgmt-secret"
+		}
+		return env(k)
+	}
+	r := startGateway(t, cfg, Deps{Getenv: getenv, FunctionsCAFile: caFile, FunctionsNodeModules: nm})
+	c, _ := dialHost(t, r, pool, false)
+	write(t, c, `{"action":"sendmessage","text":"hi from the browser"}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, msg, err := c.Read(ctx)
+	if err != nil {
+		t.Fatalf("read: %v\nlogs:\n%s", err, r.logs.String())
+	}
+	if string(msg) != "echo: hi from the browser" {
+		t.Errorf("the sender got %q", msg)
+	}
+}
