@@ -71,7 +71,8 @@ type Options struct {
 	// Default "node" and "python3" from PATH.
 	Node, Python string
 	// QueueLimit is how many invocations of one function may wait for a process when
-	// MaxConcurrency are busy; beyond it, TooManyRequestsException. Default 100.
+	// MaxConcurrency are busy; beyond it, TooManyRequestsException. Default 100;
+	// negative: none wait, as Lambda throttles at once.
 	QueueLimit int
 	// InitTimeout bounds a process's start-up until it asks for its first invocation,
 	// as Lambda's 10 s init phase. Default 10s.
@@ -116,8 +117,11 @@ func New(opts Options) (*Runtime, error) {
 	if opts.Python == "" {
 		opts.Python = "python3"
 	}
-	if opts.QueueLimit == 0 {
+	switch {
+	case opts.QueueLimit == 0:
 		opts.QueueLimit = 100
+	case opts.QueueLimit < 0:
+		opts.QueueLimit = 0
 	}
 	if opts.InitTimeout == 0 {
 		opts.InitTimeout = 10 * time.Second
