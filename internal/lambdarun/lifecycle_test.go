@@ -394,3 +394,25 @@ func TestInvocationTypesAndLimits(t *testing.T) {
 		t.Errorf("after a too large response: %s", out.Payload)
 	}
 }
+
+func TestNoQueueThrottlesAtOnce(t *testing.T) {
+	g := newGate(t)
+	dir := writeFiles(t, map[string]string{"index.js": gatedCode("v1")})
+	r := newRuntime(t, map[string]config.Function{"fn": {Runtime: "nodejs20.x", Handler: "index.handler", CodeDir: dir, MaxConcurrency: 1}},
+		func(o *Options) { o.QueueLimit = -1 })
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("fn"), Payload: []byte(`{"gate":"` + g.URL + `"}`)})
+		done <- err
+	}()
+	g.waitArrivals(t, 1)
+	_, err := r.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("fn")})
+	var tm *types.TooManyRequestsException
+	if !errors.As(err, &tm) {
+		t.Errorf("second invocation with no queue: %v, want TooManyRequestsException", err)
+	}
+	g.open()
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+}
