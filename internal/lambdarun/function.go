@@ -42,6 +42,7 @@ func newFunction(rt *Runtime, name string, cfg config.Function) *function {
 type result struct {
 	payload []byte
 	failed  bool
+	logs    []byte // the invocation's log lines, for LogType Tail
 }
 
 func errorResult(errorType, format string, args ...any) result {
@@ -49,7 +50,14 @@ func errorResult(errorType, format string, args ...any) result {
 }
 
 // invoke runs one invocation on a warm or new process.
-func (f *function) invoke(ctx context.Context, payload []byte, arn, clientContext string) (result, error) {
+// call is what Invoke asked for.
+type call struct {
+	payload            []byte
+	arn, clientContext string
+	tail               bool // LogType Tail: keep the invocation's log lines
+}
+
+func (f *function) invoke(ctx context.Context, c call) (result, error) {
 	limit := int64(f.cfg.MaxConcurrency + f.rt.opts.QueueLimit)
 	if f.pending.Add(1) > limit {
 		f.pending.Add(-1)
@@ -66,7 +74,7 @@ func (f *function) invoke(ctx context.Context, payload []byte, arn, clientContex
 	}
 	defer func() { <-f.slots }()
 	for attempt := 0; ; attempt++ {
-		res, err := f.invokeOnce(ctx, payload, arn, clientContext)
+		res, err := f.invokeOnce(ctx, c)
 		if errors.Is(err, errNotStarted) && attempt < 3 {
 			continue
 		}
@@ -76,7 +84,7 @@ func (f *function) invoke(ctx context.Context, payload []byte, arn, clientContex
 
 // invokeOnce runs inv on one process; errNotStarted when that process died before
 // taking it.
-func (f *function) invokeOnce(ctx context.Context, payload []byte, arn, clientContext string) (result, error) {
+func (f *function) invokeOnce(ctx context.Context, c call) (result, error) {
 	p, err := f.take()
 	if se := (*startError)(nil); errors.As(err, &se) {
 		// Lambda: Runtime.InvalidEntrypoint, e.g. "fork/exec /var/task/bootstrap: no such file or directory".
@@ -86,7 +94,7 @@ func (f *function) invokeOnce(ctx context.Context, payload []byte, arn, clientCo
 	if err != nil {
 		return result{}, err
 	}
-	inv := newInvocation(payload, arn, clientContext)
+	inv := newInvocation(c)
 	res, reusable := p.run(ctx, inv)
 	f.give(p, reusable)
 	if res.err != nil {

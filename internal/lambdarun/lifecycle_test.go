@@ -2,6 +2,7 @@ package lambdarun
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -414,5 +415,26 @@ func TestNoQueueThrottlesAtOnce(t *testing.T) {
 	g.open()
 	if err := <-done; err != nil {
 		t.Error(err)
+	}
+}
+
+func TestLogTypeTail(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"index.js": `exports.handler = async () => { console.log("from the handler"); return 1; };`})
+	r := newRuntime(t, map[string]config.Function{"fn": {Runtime: "nodejs20.x", Handler: "index.handler", CodeDir: dir}})
+	out, err := r.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("fn"), LogType: types.LogTypeTail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"START RequestId: ", "END RequestId: ", "REPORT RequestId: "} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("LogResult lacks %q:\n%s", want, b)
+		}
+	}
+	if out2 := invoke(t, r, "fn", `{}`); out2.LogResult != nil {
+		t.Errorf("LogResult without LogType Tail: %q", aws.ToString(out2.LogResult))
 	}
 }

@@ -14,12 +14,13 @@ const maxLogLine = 256 << 10
 type lineWriter struct {
 	log  *slog.Logger
 	name string
+	tap  func(line []byte) // also given each line (LogType Tail); may be nil
 	mu   sync.Mutex
 	buf  []byte
 }
 
-func newLineWriter(log *slog.Logger, name string) *lineWriter {
-	return &lineWriter{log: log, name: name}
+func newLineWriter(log *slog.Logger, name string, tap func([]byte)) *lineWriter {
+	return &lineWriter{log: log, name: name, tap: tap}
 }
 
 func (w *lineWriter) Write(p []byte) (int, error) {
@@ -51,4 +52,7 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 func (w *lineWriter) emit(line []byte) {
 	line = bytes.TrimSuffix(line, []byte("\r"))
 	w.log.Info(string(line), "function", w.name)
+	if w.tap != nil {
+		w.tap(line)
+	}
 }

@@ -1,6 +1,7 @@
 package lambdarun
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -41,6 +42,23 @@ type proc struct {
 	cur     *invocation // handed out by /next, not yet answered
 	lastID  string      // the last answered invocation, for the 403 on a second answer
 	started time.Time
+	tailing *invocation // the invocation whose output lines are kept (LogType Tail)
+}
+
+// logLine logs one of the lines Lambda adds (START, END, REPORT), kept for LogType Tail.
+func (p *proc) logLine(inv *invocation, line string) {
+	p.f.rt.log.Info(line, "function", p.f.name)
+	p.record([]byte(line))
+}
+
+// record keeps a log line for the invocation that asked for its tail.
+func (p *proc) record(line []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if inv := p.tailing; inv != nil && inv.tail.Len() < 1<<20 {
+		inv.tail.Write(line)
+		inv.tail.WriteByte('\n')
+	}
 }
 
 // invocation is one Invoke as the process sees it.
@@ -48,12 +66,17 @@ type invocation struct {
 	id, arn, clientContext, trace string
 	payload                       []byte
 	deadline                      time.Time
-	done                          chan result // cap 1: the process's answer
+	done                          chan result   // cap 1: the process's answer
+	tail                          *bytes.Buffer // the log lines, for LogType Tail; guarded by proc.mu
 }
 
-func newInvocation(payload []byte, arn, clientContext string) *invocation {
-	return &invocation{id: newRequestID(), arn: arn, clientContext: clientContext, trace: newTraceID(),
-		payload: payload, done: make(chan result, 1)}
+func newInvocation(c call) *invocation {
+	inv := &invocation{id: newRequestID(), arn: c.arn, clientContext: c.clientContext, trace: newTraceID(),
+		payload: c.payload, done: make(chan result, 1)}
+	if c.tail {
+		inv.tail = &bytes.Buffer{}
+	}
+	return inv
 }
 
 // startError is a process that could not be started (no bootstrap, no node).
@@ -83,8 +106,8 @@ func startProc(f *function, gen int) (*proc, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = f.cfg.CodeDir
 	cmd.Env = environment(rt, f, ln.Addr().String(), p.stream)
-	cmd.Stdout = newLineWriter(rt.log, f.name)
-	cmd.Stderr = newLineWriter(rt.log, f.name)
+	cmd.Stdout = newLineWriter(rt.log, f.name, p.record)
+	cmd.Stderr = newLineWriter(rt.log, f.name, p.record)
 	cmd.WaitDelay = time.Second // output pipes held by a grandchild that outlived the kill
 	setProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
@@ -163,6 +186,11 @@ func (p *proc) run(ctx context.Context, inv *invocation) (rr runResult, reusable
 	}
 	start := rt.opts.Now()
 	inv.deadline = start.Add(f.timeout())
+	if inv.tail != nil {
+		p.mu.Lock()
+		p.tailing = inv
+		p.mu.Unlock()
+	}
 	select {
 	case p.work <- inv:
 	case <-p.dead:
@@ -174,7 +202,7 @@ func (p *proc) run(ctx context.Context, inv *invocation) (rr runResult, reusable
 	case <-rt.stop:
 		return runResult{err: errClosed}, false
 	}
-	rt.log.Info("START RequestId: "+inv.id+" Version: $LATEST", "function", f.name)
+	p.logLine(inv, "START RequestId: "+inv.id+" Version: $LATEST")
 	t := time.NewTimer(f.timeout())
 	defer t.Stop()
 	timedOut := false
@@ -199,11 +227,17 @@ func (p *proc) run(ctx context.Context, inv *invocation) (rr runResult, reusable
 	p.clear(inv)
 	d := rt.opts.Now().Sub(start)
 	ms := float64(d.Microseconds()) / 1000
-	rt.log.Info("END RequestId: "+inv.id, "function", f.name)
-	rt.log.Info(fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %s MB\t",
-		inv.id, ms, int64(ms+0.999999), f.cfg.MemorySize, maxMemoryMB(p.cmd)), "function", f.name)
+	p.logLine(inv, "END RequestId: "+inv.id)
+	p.logLine(inv, fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %s MB\t",
+		inv.id, ms, int64(ms+0.999999), f.cfg.MemorySize, maxMemoryMB(p.cmd)))
 	if timedOut {
-		rt.log.Info(fmt.Sprintf("%s %s Task timed out after %.2f seconds", rt.opts.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, f.timeout().Seconds()), "function", f.name)
+		p.logLine(inv, fmt.Sprintf("%s %s Task timed out after %.2f seconds", rt.opts.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, f.timeout().Seconds()))
+	}
+	if inv.tail != nil {
+		p.mu.Lock()
+		rr.logs = bytes.Clone(inv.tail.Bytes())
+		p.tailing = nil
+		p.mu.Unlock()
 	}
 	return rr, reusable
 }

@@ -10,6 +10,7 @@ package lambdarun
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,6 +43,9 @@ const MaxPayloadBytes = 6 * 1024 * 1024
 // maxResponseBytes is the largest response the Runtime API accepts: Lambda's error
 // message gives 6291556 bytes (6 MB and 100 bytes).
 const maxResponseBytes = MaxPayloadBytes + 100
+
+// maxLogResult is how much of an invocation's log LogType Tail returns: its last 4 KB.
+const maxLogResult = 4 << 10
 
 // Options configure a Runtime.
 type Options struct {
@@ -228,17 +232,24 @@ func (r *Runtime) Invoke(ctx context.Context, in *lambda.InvokeInput, opts ...fu
 				}
 			}()
 			// Lambda retries a failed asynchronous invocation twice; wsgate logs it.
-			if res, err := f.invoke(ctx, payload, arn, clientContext(in)); err != nil || res.failed {
+			if res, err := f.invoke(ctx, call{payload: payload, arn: arn, clientContext: clientContext(in)}); err != nil || res.failed {
 				r.log.Warn("lambda: asynchronous invocation failed", "function", name, "err", err, "functionError", res.failed)
 			}
 		}()
 		return &lambda.InvokeOutput{StatusCode: 202}, nil
 	}
-	res, err := f.invoke(ctx, payload, arn, clientContext(in))
+	res, err := f.invoke(ctx, call{payload: payload, arn: arn, clientContext: clientContext(in), tail: in.LogType == types.LogTypeTail})
 	if err != nil {
 		return nil, err
 	}
 	out := &lambda.InvokeOutput{StatusCode: 200, ExecutedVersion: aws.String("$LATEST"), Payload: res.payload}
+	if in.LogType == types.LogTypeTail {
+		logs := res.logs
+		if len(logs) > maxLogResult {
+			logs = logs[len(logs)-maxLogResult:]
+		}
+		out.LogResult = aws.String(base64.StdEncoding.EncodeToString(logs))
+	}
 	if res.failed {
 		out.FunctionError = aws.String("Unhandled")
 	}
