@@ -8,7 +8,9 @@ import (
 )
 
 // setProcessGroup puts the process in a group of its own, so killProcessGroup reaches
-// its children too, and has the kernel kill it if wsgate dies first.
+// its children too, and has the kernel kill it if wsgate dies first. (Pdeathsig fires
+// when the forking OS thread exits; the Go runtime keeps its threads, and wsgate locks
+// none to a goroutine, so in practice that is when wsgate exits.)
 func setProcessGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }
