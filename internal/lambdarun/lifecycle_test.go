@@ -322,6 +322,14 @@ func TestLogs(t *testing.T) {
 	r := newRuntime(t, map[string]config.Function{"logfn": {Runtime: "nodejs20.x", Handler: "index.handler", CodeDir: dir}},
 		func(o *Options) { o.Logger = slogTo(logs) })
 	invoke(t, r, "logfn", `{"kind":"greeting","secret":"payload-secret-value"}`)
+	// The function's output is read from its pipe by another goroutine than the one
+	// that answers the invocation: its lines may be logged just after END.
+	testutil.Eventually(t, 5*time.Second, func() error {
+		if !strings.Contains(logs.String(), "handling greeting") {
+			return errors.New("the function's console line is not logged")
+		}
+		return nil
+	})
 	got := logs.String()
 	for _, want := range []string{"START RequestId: ", " Version: $LATEST", "END RequestId: ", "REPORT RequestId: ", "Duration: ", "Billed Duration: ",
 		"Memory Size: 128 MB", "Max Memory Used: ", "\\tINFO\\thandling greeting", "function=logfn"} {
