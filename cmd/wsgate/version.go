@@ -8,11 +8,16 @@ import (
 	"runtime/debug"
 )
 
-// buildVersion is what `wsgate version` prints, all of it from the binary's build
-// information (runtime/debug.ReadBuildInfo): `make build` stamps nothing with -ldflags,
-// it builds with -buildvcs=true so that the go command records the commit, and the
-// main module's version is the one the go command derives from it (a tag, or a
-// pseudo-version, "+dirty" when the tree had changes).
+// The stamps `make build` sets with -ldflags -X, for builds whose build information
+// has no VCS settings (the go command records none in a git worktree). They are the
+// only package variables: -X can set nothing else.
+var stampCommit, stampTime, stampModified, stampVersion string
+
+// buildVersion is what `wsgate version` prints, from the binary's build information
+// (runtime/debug.ReadBuildInfo): `make build` builds with -buildvcs=true so that the go
+// command records the commit, its time and the dirty flag, and derives the main
+// module's version from them (a tag, or a pseudo-version, "+dirty" when the tree had
+// changes). Without VCS settings, the -X stamps fill in.
 type buildVersion struct {
 	Module    string `json:"module"`
 	Version   string `json:"version"`
@@ -26,6 +31,17 @@ type buildVersion struct {
 // versionOf reads the build information; ok false (a binary without it) leaves
 // "unknown".
 func versionOf(info *debug.BuildInfo, ok bool) buildVersion {
+	v := versionFromBuildInfo(info, ok)
+	if v.Commit == "" && stampCommit != "" {
+		v.Commit, v.Time, v.Modified = stampCommit, stampTime, stampModified == "true"
+		if stampVersion != "" && (v.Version == "(devel)" || v.Version == "unknown") {
+			v.Version = stampVersion
+		}
+	}
+	return v
+}
+
+func versionFromBuildInfo(info *debug.BuildInfo, ok bool) buildVersion {
 	v := buildVersion{Module: "github.com/wsgate/wsgate", Version: "unknown", GoVersion: runtime.Version(),
 		Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	if !ok || info == nil {
