@@ -256,5 +256,9 @@ func (b Banner) String() string {
 		}
 		tw.Flush()
 	}
-	return sb.String()
+	lines := strings.Split(sb.String(), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
 }
