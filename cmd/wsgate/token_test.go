@@ -78,6 +78,13 @@ func writeFile(t *testing.T, name, content string) string {
 // /readyz answers 200, and returns the WebSocket address.
 func startServe(t *testing.T, env map[string]string, args ...string) string {
 	t.Helper()
+	addr, _ := startServeLogs(t, env, args...)
+	return addr
+}
+
+// startServeLogs is startServe that also returns serve's stderr.
+func startServeLogs(t *testing.T, env map[string]string, args ...string) (string, *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	logs := &syncBuffer{}
@@ -114,7 +121,7 @@ func startServe(t *testing.T, env map[string]string, args ...string) string {
 		}
 		return nil
 	})
-	return m[1]
+	return m[1], logs
 }
 
 // mintJSON runs `wsgate token --json args`.
@@ -256,4 +263,52 @@ func ecKeyFiles(t *testing.T) (pub, priv string) {
 	pub = writeFile(t, "pub.pem", string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pb})))
 	priv = writeFile(t, "priv.pem", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb})))
 	return pub, priv
+}
+
+// FuzzTypedClaim: any --claim value becomes a claim that JSON can encode, and a value
+// that is not a number or a boolean stays the string given.
+func FuzzTypedClaim(f *testing.F) {
+	for _, s := range []string{"3", "-1.5e3", "true", "False", "NaN", "Inf", "0x10", "alice", "", "9223372036854775808"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v := typedClaim(s)
+		if _, err := json.Marshal(v); err != nil {
+			t.Fatalf("typedClaim(%q) = %#v: %v", s, v, err)
+		}
+		if str, ok := v.(string); ok && str != s {
+			t.Fatalf("typedClaim(%q) = %q", s, str)
+		}
+	})
+}
+
+// TestServeBanner: the banner goes to stderr (as lines with text logs, as one
+// "serving" record with JSON logs), never to stdout.
+func TestServeBanner(t *testing.T) {
+	_, logs := startServeLogs(t, nil, "--log-format", "text")
+	for _, want := range []string{"wsgate: serving wsgate-default (embedded default), stage dev", "    $default     MOCK  two-way", "cookie  cookie  HS256, key DevKey", "management listener, unsigned (development only)", "API keys: 0"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("text banner lacks %q:\n%s", want, logs.String())
+		}
+	}
+	_, logs = startServeLogs(t, nil, "--log-format", "json")
+	var found bool
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var rec struct {
+			Msg    string `json:"msg"`
+			Banner struct {
+				Routes []struct {
+					Key string `json:"routeKey"`
+				} `json:"routes"`
+			} `json:"banner"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "serving" && len(rec.Banner.Routes) == 3 {
+			found = true
+		} else if line != "" && !json.Valid([]byte(line)) {
+			t.Errorf("a JSON log line is not JSON: %q", line)
+		}
+	}
+	if !found {
+		t.Errorf("no serving record with the routes:\n%s", logs.String())
+	}
 }
