@@ -319,3 +319,31 @@ func TestCheckConfig(t *testing.T) {
 		t.Errorf("no warning for the port in use: %q", errs.String())
 	}
 }
+
+// TestCLIDoc: docs/cli.md holds every command's usage as `wsgate help` prints it, so
+// the reference cannot fall behind the flags.
+func TestCLIDoc(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/cli.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	indent := func(s string) string {
+		lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+		for i, l := range lines {
+			if l != "" {
+				lines[i] = "    " + l
+			}
+		}
+		return strings.Join(lines, "\n")
+	}
+	for _, c := range append([]string{""}, commandNames()...) {
+		args := []string{"help"}
+		if c != "" && c != "help" {
+			args = append(args, c)
+		}
+		_, out, _ := runCLI(t, args...)
+		if !strings.Contains(string(doc), indent(out)) {
+			t.Errorf("docs/cli.md lacks the usage of %v as it is now:\n%s", args, indent(out))
+		}
+	}
+}

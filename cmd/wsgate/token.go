@@ -260,7 +260,7 @@ func signingKey(field string, ck *config.CookieAuthorizer, getenv func(string) s
 			return m, secret, nil
 		}
 	}
-	return nil, nil, fmt.Errorf("Authorizers: Cookie.Algorithms %v have no HMAC algorithm for the HMAC secret", ck.Algorithms)
+	return nil, nil, fmt.Errorf("%s: the authorizer's Algorithms %v have no HMAC algorithm for its HMAC secret", field, ck.Algorithms)
 }
 
 // privateSigningKey reads a PEM private key and picks the first of algs that it signs.
