@@ -164,7 +164,7 @@ func token(args []string, getenv func(string) string, stdout io.Writer) error {
 	m.Wscat = "npx wscat -c " + shellQuote(m.URL) + hdrs
 	hu := *u
 	hu.Scheme = map[string]string{"ws": "http", "wss": "https"}[u.Scheme]
-	m.Curl = "curl --include --no-buffer --http1.1 -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H " +
+	m.Curl = "curl -sS --include --no-buffer --http1.1 -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H " +
 		shellQuote("Sec-WebSocket-Key: "+base64.StdEncoding.EncodeToString([]byte("wsgate-token-key"))) + hdrs + " " + shellQuote(hu.String())
 
 	if *asJSON {
