@@ -13,7 +13,8 @@ import (
 )
 
 // Check looks past the file at what serving c needs from the machine, as serve would
-// find it: the HMAC secret or public key of the cookie authorizer on $connect (its
+// find it: the SigV4 secrets of Server.Iam.Credentials when $connect is AWS_IAM, the
+// HMAC secret or public key of the cookie authorizer on $connect (its
 // environment variable set, its file readable, at least cookieauth.MinHMACSecretBytes
 // for a secret, a PEM key that parses), every SecretAccessKeyEnv of
 // Server.Management.Credentials, every Server.ApiKeys value, the TLS certificate and
@@ -25,6 +26,15 @@ func Check(c *Config, getenv func(string) string) error {
 	if r, ok := c.Routes[RouteConnect]; ok && r.AuthorizationType == "CUSTOM" {
 		if a, ok := c.Authorizers[r.AuthorizerID]; ok && a.Cookie != nil {
 			checkKey(&errs, "Authorizers."+r.AuthorizerID+".Cookie.Key", a.Cookie.Key, getenv)
+		}
+	}
+	if r, ok := c.Routes[RouteConnect]; ok && r.AuthorizationType == "AWS_IAM" {
+		for i, cr := range c.Server.IAM.Credentials {
+			if cr.SecretAccessKeyEnv != "" && getenv(cr.SecretAccessKeyEnv) == "" {
+				errs.add(fmt.Sprintf("Server.Iam.Credentials[%d].SecretAccessKeyEnv", i),
+					"the environment variable %s is not set; it holds the SigV4 secret access key of %s, which clients sign AWS_IAM handshakes with",
+					cr.SecretAccessKeyEnv, cr.AccessKeyID)
+			}
 		}
 	}
 	for i, cr := range c.Server.Management.Credentials {

@@ -60,6 +60,20 @@ Server:
 	}
 }
 
+func TestCheckIAM(t *testing.T) {
+	cfg, err := Parse([]byte("Routes:\n  $connect: {AuthorizationType: AWS_IAM}\nServer:\n  Iam: {Credentials: [{AccessKeyId: AKIDC, SecretAccessKeyEnv: CLIENT}]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Server.Iam.Credentials[0].SecretAccessKeyEnv: the environment variable CLIENT is not set"
+	if err := Check(cfg, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want %q", err, want)
+	}
+	if err := Check(cfg, func(string) string { return "s" }); err != nil {
+		t.Errorf("with the secret: %v", err)
+	}
+}
+
 func TestCheckPorts(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

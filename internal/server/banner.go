@@ -41,7 +41,9 @@ type BannerRoute struct {
 	URI             string `json:"uri,omitempty"`
 	TwoWay          bool   `json:"twoWay,omitempty"`
 	Authorizer      string `json:"authorizer,omitempty"`
-	APIKeyRequired  bool   `json:"apiKeyRequired,omitempty"`
+	// IAM is the number of access keys an AWS_IAM route accepts; 0 when it is not AWS_IAM.
+	IAM            int  `json:"iamAccessKeys,omitempty"`
+	APIKeyRequired bool `json:"apiKeyRequired,omitempty"`
 }
 
 // BannerAuthorizer is one authorizer: its kind (cookie, lambda, http), what it runs,
@@ -100,8 +102,11 @@ func NewBanner(cfg *config.Config, a Addrs, source string) Banner {
 			in := cfg.Integrations[id]
 			br.IntegrationType, br.URI = in.IntegrationType, StripURI(in.IntegrationURI)
 		}
-		if r.AuthorizationType == "CUSTOM" {
+		switch r.AuthorizationType {
+		case "CUSTOM":
 			br.Authorizer = r.AuthorizerID
+		case "AWS_IAM":
+			br.IAM = len(cfg.Server.IAM.Credentials)
 		}
 		b.Routes = append(b.Routes, br)
 	}
@@ -218,6 +223,13 @@ func (b Banner) String() string {
 		}
 		if r.Authorizer != "" {
 			notes = append(notes, "authorizer "+r.Authorizer)
+		}
+		if r.IAM > 0 {
+			plural := "s"
+			if r.IAM == 1 {
+				plural = ""
+			}
+			notes = append(notes, fmt.Sprintf("AWS_IAM, %d access key%s", r.IAM, plural))
 		}
 		if r.APIKeyRequired {
 			notes = append(notes, "API key required")
