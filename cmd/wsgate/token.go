@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -229,7 +230,11 @@ func cookieAuthorizer(cfg *config.Config, id string) (string, *config.CookieAuth
 func signingKey(field string, ck *config.CookieAuthorizer, getenv func(string) string, privateKeyFile string) (jwt.SigningMethod, any, error) {
 	k := ck.Key
 	if privateKeyFile != "" {
-		return privateSigningKey(ck.Algorithms, privateKeyFile)
+		m, key, err := privateSigningKey(ck.Algorithms, privateKeyFile)
+		if err == nil && k.PublicKeyFile != "" {
+			err = matchesPublicKey(key, field+".PublicKeyFile", k.PublicKeyFile)
+		}
+		return m, key, err
 	}
 	var secret []byte
 	switch {
@@ -296,6 +301,43 @@ func privateSigningKey(algs []string, path string) (jwt.SigningMethod, any, erro
 		}
 	}
 	return nil, nil, fmt.Errorf("--private-key: the authorizer's Algorithms %v have none for a %T", algs, key)
+}
+
+// matchesPublicKey checks that priv is the private half of the PEM public key (or
+// certificate) the gateway verifies with, so that a wrong --private-key is an error here
+// rather than a 401 later.
+func matchesPublicKey(priv any, field, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", field, err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return fmt.Errorf("%s: %s holds no PEM block", field, path)
+	}
+	var pub any
+	switch block.Type {
+	case "CERTIFICATE":
+		var c *x509.Certificate
+		if c, err = x509.ParseCertificate(block.Bytes); err == nil {
+			pub = c.PublicKey
+		}
+	case "RSA PUBLIC KEY":
+		pub, err = x509.ParsePKCS1PublicKey(block.Bytes)
+	default:
+		pub, err = x509.ParsePKIXPublicKey(block.Bytes)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", field, err)
+	}
+	signer, ok := priv.(crypto.Signer)
+	if !ok {
+		return fmt.Errorf("--private-key: a %T cannot sign", priv)
+	}
+	if eq, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(pub) {
+		return fmt.Errorf("--private-key: it is not the private key of %s %s, which the gateway verifies with", field, path)
+	}
+	return nil
 }
 
 // typedClaim types a --claim value: an integer, a number, a boolean, else the string.

@@ -227,6 +227,8 @@ func TestTokenAdmitted(t *testing.T) {
 func TestTokenErrors(t *testing.T) {
 	dir := t.TempDir()
 	pub := filepath.Join(dir, "pub.pem")
+	esPub, _ := ecKeyFiles(t)
+	_, otherPriv := ecKeyFiles(t)
 	cfg := func(key string) string {
 		return writeFile(t, "c.yaml", strings.Replace(readmeConfig("http://127.0.0.1:9"), "Key: {HmacSecretEnv: JWT_SECRET}", "Key: "+key, 1))
 	}
@@ -239,6 +241,7 @@ func TestTokenErrors(t *testing.T) {
 		{"public key only", []string{"--config", cfg("{PublicKeyFile: " + pub + "}")}, "pass the matching private key with --private-key FILE"},
 		{"JWKS", []string{"--config", cfg("{JwksUrl: https://login.example.com/jwks.json}")}, "JwksUrl: the gateway verifies with a JWKS, which holds only public keys; pass a private key"},
 		{"bad claim", []string{"--claim", "novalue"}, `--claim "novalue": want k=v`},
+		{"private key of another public key", []string{"--config", writeFile(t, "es.yaml", strings.Replace(readmeConfig("http://127.0.0.1:9"), "Algorithms: [HS256], CsrfClaim: csrf, AllowedOrigins: [\"https://ui.dev.example.com\"], Key: {HmacSecretEnv: JWT_SECRET}", "Algorithms: [ES256], CsrfClaim: csrf, AllowedOrigins: [\"https://ui.dev.example.com\"], Key: {PublicKeyFile: "+esPub+"}", 1)), "--private-key", otherPriv}, "--private-key: it is not the private key of Authorizers.cookie.Cookie.Key.PublicKeyFile"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
