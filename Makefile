@@ -5,22 +5,9 @@ GO ?= go
 AUTHORIZER_ARCHS := arm64 amd64
 AUTHORIZER_BUILDFLAGS := -trimpath -ldflags "-s -w" -tags lambda.norpc
 
-.PHONY: all build image authorizer test clean FORCE
+.PHONY: all authorizer build image test clean FORCE
 
-all: build authorizer
-
-# The gateway CLI, static: dist/wsgate.
-build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o dist/wsgate ./cmd/wsgate
-
-# The container image (deploy/container/Containerfile): the static binary and the host's CA
-# bundle on scratch. IMAGE names it; PODMAN may be docker.
-IMAGE ?= wsgate:latest
-PODMAN ?= podman
-image:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o deploy/container/wsgate ./cmd/wsgate
-	cp /etc/ssl/certs/ca-certificates.crt deploy/container/ca-certificates.crt
-	$(PODMAN) build -t $(IMAGE) -f deploy/container/Containerfile deploy/container
+all: authorizer
 
 authorizer: $(AUTHORIZER_ARCHS:%=dist/authorizer-%.zip)
 
@@ -31,10 +18,33 @@ dist/authorizer/%/bootstrap: FORCE
 dist/authorizer-%.zip: dist/authorizer/%/bootstrap
 	$(GO) run ./cmd/authorizer/internal/zipbootstrap $< $@
 
+# The wsgate binary in bin/. Its version comes from the build info the go command
+# records (-buildvcs=true: commit, commit time, dirty flag, and a module version derived
+# from them). In a git worktree the go command records none, so the same facts are also
+# stamped with -ldflags -X; `wsgate --version` prefers the build info.
+GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
+GIT_TIME := $(shell TZ=UTC git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd 2>/dev/null)
+GIT_DIRTY := $(shell test -n "$$(git status --porcelain 2>/dev/null)" && echo true || echo false)
+GIT_DESCRIBE := $(shell git describe --tags --always --dirty 2>/dev/null)
+WSGATE_LDFLAGS := -X main.stampCommit=$(GIT_COMMIT) -X main.stampTime=$(GIT_TIME) \
+	-X main.stampModified=$(GIT_DIRTY) -X main.stampVersion=$(GIT_DESCRIBE)
+
+build: FORCE
+	$(GO) build -trimpath -buildvcs=true -ldflags "$(WSGATE_LDFLAGS)" -o bin/wsgate ./cmd/wsgate
+
+# The container image (deploy/container/Containerfile): the binary, static (no cgo), and the
+# host's CA bundle on scratch. IMAGE names it; PODMAN may be docker.
+IMAGE ?= wsgate:latest
+PODMAN ?= podman
+image: FORCE
+	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=true -ldflags "-s -w $(WSGATE_LDFLAGS)" -o deploy/container/wsgate ./cmd/wsgate
+	cp /etc/ssl/certs/ca-certificates.crt deploy/container/ca-certificates.crt
+	$(PODMAN) build -t $(IMAGE) -f deploy/container/Containerfile deploy/container
+
 test:
 	bash scripts/test
 
 clean:
-	rm -rf dist
+	rm -rf dist bin
 
 FORCE:

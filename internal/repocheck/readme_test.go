@@ -155,7 +155,7 @@ func TestREADMECommands(t *testing.T) {
 					}
 					env = append(env, name+"="+string(out))
 				case fields[0] == "make":
-					// make build runs (cheap, into the ignored dist/); the others are dry-run
+					// make build runs (cheap, into the ignored bin/); the others are dry-run
 					// here: make authorizer is built by cmd/authorizer's tests and make image
 					// by deploy/container's.
 					args := fields[1:]
