@@ -203,6 +203,8 @@ func runDev(ctx context.Context, o devOptions, ready func(devInfo)) error {
 	gw := &devGateway{parent: ctx, cfg: cfg, failed: make(chan error, 1), deps: server.Deps{
 		Getenv: func(name string) string { return secrets[name] },
 		Logger: slog.New(refusals.Handler(o.Logger.Handler())).With("component", "gateway"),
+		// Local functions reach the gateway's TLS listener (@connections) with the dev CA.
+		FunctionsCAFile: caFile,
 	}}
 	addrs, err := gw.start()
 	if err != nil {

@@ -50,6 +50,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	check := fs.Bool("check-config", false, "check the configuration as serving it would (files, environment variables, secrets; ports as warnings), build the gateway from it, and exit")
 	listen := fs.String("listen", "", "override Server.Listen (`host:port`; port 0 picks one)")
 	mgmtListen := fs.String("management-listen", "", "override Server.ManagementListen (`host:port`; port 0 picks one)")
+	watch := fs.Bool("watch", false, "replace a local Lambda function's processes when a file under its CodeDir changes (docs/lambda.md)")
 	lf := addLogFlags(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
@@ -71,7 +72,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := config.Check(cfg, getenv); err != nil {
 		return err
 	}
-	deps := server.Deps{Getenv: getenv, Logger: logger, AccessLogStdout: stdout}
+	deps := server.Deps{Getenv: getenv, Logger: logger, AccessLogStdout: stdout, WatchFunctions: *watch}
 	if *check {
 		for _, w := range config.CheckPorts(cfg) {
 			fmt.Fprintf(stderr, "wsgate: warning: %s\n", w)

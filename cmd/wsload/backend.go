@@ -36,19 +36,31 @@ func startBackend(ctx context.Context, addr string) (string, <-chan error, error
 		return "", nil, err
 	}
 	srv := &http.Server{Handler: &backend{}, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
+	// done reports once the server has shut down, not only stopped accepting: Serve
+	// returns as soon as Shutdown starts.
 	done := make(chan error, 1)
+	served := make(chan error, 1)
 	go func() {
 		err := srv.Serve(ln)
 		if err == http.ErrServerClosed {
 			err = nil
 		}
-		done <- err
+		served <- err
 	}()
 	go func() {
-		<-ctx.Done()
+		select {
+		case err := <-served:
+			done <- err
+			return
+		case <-ctx.Done():
+		}
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(sctx)
+		err := srv.Shutdown(sctx)
+		if serr := <-served; serr != nil {
+			err = serr
+		}
+		done <- err
 	}()
 	return "http://" + ln.Addr().String(), done, nil
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/wsgate/wsgate/internal/cluster/natscluster"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/gateway"
+	"github.com/wsgate/wsgate/internal/integration"
 	"github.com/wsgate/wsgate/internal/mgmt"
 )
 
@@ -104,6 +105,12 @@ func Serve(ctx context.Context, cfg *config.Config, deps Deps, ready func(Addrs)
 		}
 		defer al.Close()
 		deps.AccessLog = al
+	}
+	if deps.HTTPClient == nil {
+		// Ours, so ours to clean up: its keep-alive connections to the backends (and
+		// their goroutines) end with Serve.
+		deps.HTTPClient = integration.NewHTTPClient()
+		defer deps.HTTPClient.CloseIdleConnections()
 	}
 	g, err := Build(ctx, cfg, deps)
 	if err != nil {
