@@ -462,6 +462,8 @@ func (b *builder) templateNames(err error) error {
 				id = b.routeIDs[parts[1]]
 			case "Integrations", "Authorizers":
 				id = parts[1]
+			case "Functions": // template_functions.go
+				id = b.functionIDs[parts[1]]
 			}
 		}
 		if id != "" {

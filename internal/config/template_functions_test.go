@@ -92,6 +92,12 @@ func cmpDefaults(map[string]Function) cmp.Option {
 		if a.MaxConcurrency == 0 || b.MaxConcurrency == 0 {
 			a.MaxConcurrency, b.MaxConcurrency = 0, 0
 		}
+		if a.Timeout == 0 || b.Timeout == 0 {
+			a.Timeout, b.Timeout = 0, 0
+		}
+		if a.MemorySize == 0 || b.MemorySize == 0 {
+			a.MemorySize, b.MemorySize = 0, 0
+		}
 		return cmp.Equal(a.Runtime, b.Runtime) && a.Handler == b.Handler && a.CodeDir == b.CodeDir &&
 			cmp.Equal(a.Environment, b.Environment) && a.Timeout == b.Timeout && a.MemorySize == b.MemorySize &&
 			a.MaxConcurrency == b.MaxConcurrency
@@ -364,5 +370,33 @@ func TestMergeGlobals(t *testing.T) {
 	}
 	if _, ok := global["Environment"].(map[string]any)["Variables"].(map[string]any)["B"]; !ok || global["Runtime"] != "nodejs20.x" {
 		t.Error("Globals changed")
+	}
+}
+
+// A CDK-synthesized template: the function's code is its aws:asset:path beside the
+// template (as SAM CLI reads it), not the S3 location CloudFormation would use.
+func TestTemplateCDK(t *testing.T) {
+	c, err := LoadTemplate("testdata/cdk.out/WsChatStack.template.json", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, ok := c.Functions["ConnectHandler2FFD52D8"]
+	if !ok {
+		t.Fatalf("Functions = %v", c.Functions)
+	}
+	want := filepath.Join("testdata/cdk.out", "asset.5c2f0e3b8a91d7c4e6f0b2a3d5c7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0")
+	if fn.CodeDir != want || fn.Runtime != "nodejs20.x" || fn.Handler != "index.handler" {
+		t.Errorf("function = %+v, want CodeDir %s", fn, want)
+	}
+	if _, err := os.Stat(filepath.Join(fn.CodeDir, "index.js")); err != nil {
+		t.Error(err)
+	}
+	if got, w := c.Integrations["ChatApiconnectRouteConnectIntegration5E6F7A8B"].IntegrationURI, invocations(arnPrefix+"ConnectHandler2FFD52D8"); got != w {
+		t.Errorf("IntegrationUri = %q, want %q", got, w)
+	}
+	for _, typ := range []string{"AWS::IAM::Role", "AWS::Lambda::Permission", "AWS::CDK::Metadata", "AWS::Lambda::Function Role"} {
+		if len(c.Template.NotEmulated[typ]) != 1 {
+			t.Errorf("not emulated %s: %v", typ, c.Template.NotEmulated[typ])
+		}
 	}
 }
