@@ -62,6 +62,10 @@ type Overrides struct {
 	// AWS::Region and AWS::AccountId are Server.Region and Server.AccountId. Default:
 	// each parameter's Default.
 	Parameters map[string]string `yaml:"Parameters"`
+	// Stacks are the application's other templates, by stack name: their functions are
+	// run too, and Fn::ImportValue of their exports is known (template_stacks.go).
+	// Default none.
+	Stacks map[string]Stack `yaml:"Stacks"`
 }
 
 // ParseTemplate maps a CloudFormation template (YAML or JSON, short or long intrinsic
@@ -128,6 +132,9 @@ func parseTemplate(tmpl, overrides []byte, opts templateOptions) (*Config, *buil
 	}
 	b := &builder{ev: ev, cfg: &Config{Server: over.Server}, pending: map[string]pending{},
 		dir: opts.dir, overDir: opts.overDir, inlineDir: opts.inlineDir, functionIDs: map[string]string{}}
+	if err := b.stacks(over.Stacks); err != nil {
+		return nil, nil, fmt.Errorf("overrides: %w", err)
+	}
 	if err := b.build(root, over.Stage.StageName); err != nil {
 		return nil, nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,9 +65,9 @@ func TestTemplateSAMChat(t *testing.T) {
 		t.Errorf("SendInteg IntegrationUri = %q, want %q", got, w)
 	}
 	wantReport := map[string][]string{
-		"AWS::ApiGatewayV2::Deployment":       {"Deployment"},
-		"AWS::DynamoDB::Table":                {"ConnectionsTable"},
-		"AWS::Lambda::Permission":             {"OnConnectPermission", "OnDisconnectPermission", "SendMessagePermission"},
+		"AWS::ApiGatewayV2::Deployment":      {"Deployment"},
+		"AWS::DynamoDB::Table":               {"ConnectionsTable"},
+		"AWS::Lambda::Permission":            {"OnConnectPermission", "OnDisconnectPermission", "SendMessagePermission"},
 		"AWS::Serverless::Function Policies": {"OnConnectFunction", "OnDisconnectFunction", "SendMessageFunction"},
 	}
 	if c.Template == nil {
@@ -398,5 +399,33 @@ func TestTemplateCDK(t *testing.T) {
 		if len(c.Template.NotEmulated[typ]) != 1 {
 			t.Errorf("not emulated %s: %v", typ, c.Template.NotEmulated[typ])
 		}
+	}
+}
+
+// api.yaml with authorizer.yaml as another stack: the authorizer's function is run
+// locally, from make authorizer's output, and the imported alias ARN names it.
+func TestTemplateStacks(t *testing.T) {
+	c, err := LoadTemplate("../../deploy/cloudformation/api.yaml", "../../deploy/cloudformation/local/lambda-authorizer.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = "wsgate-authorizer-authorizer"
+	fn, ok := c.Functions[name]
+	if !ok {
+		t.Fatalf("Functions = %v", c.Functions)
+	}
+	if fn.Runtime != "provided.al2023" || fn.CodeDir != filepath.Join("../../deploy/cloudformation/local", "../../../dist/authorizer/amd64") ||
+		fn.Timeout != Duration(5*time.Second) || fn.Environment["WSGATE_JWT_ALGORITHMS"] != "HS256" || fn.Environment["WSGATE_CSRF_COOKIE"] != "CSRF-TOKEN" {
+		t.Errorf("function = %+v", fn)
+	}
+	if got, want := c.Authorizers["Authorizer"].AuthorizerURI, invocations("arn:aws:lambda:us-east-1:000000000000:function:"+name); got != want {
+		t.Errorf("AuthorizerUri = %q, want %q", got, want)
+	}
+	if ids := c.Template.NotEmulated["AWS::IAM::Role"]; !slices.Contains(ids, "wsgate-authorizer/Role") {
+		t.Errorf("not emulated IAM roles: %v", ids)
+	}
+	sum := FunctionsSummary(c)
+	if len(sum) != 1 || !strings.Contains(sum[0], "serves authorizer Authorizer of $connect") {
+		t.Errorf("FunctionsSummary = %q", sum)
 	}
 }
