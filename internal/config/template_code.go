@@ -42,14 +42,19 @@ func (b *builder) writeCode(c *Config) error {
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Functions)) {
 		f := c.Functions[name]
-		if !strings.HasSuffix(strings.ToLower(f.CodeDir), ".zip") {
-			continue
+		if strings.HasSuffix(strings.ToLower(f.CodeDir), ".zip") {
+			dir, err := unzipOnce(f.CodeDir, b.inlineDir)
+			if err != nil {
+				return fmt.Errorf("Functions.%s.CodeDir: %w", name, err)
+			}
+			f.CodeDir = dir
 		}
-		dir, err := unzipOnce(f.CodeDir, b.inlineDir)
+		// Absolute: the function's LAMBDA_TASK_ROOT, whatever directory its process runs in.
+		abs, err := filepath.Abs(f.CodeDir)
 		if err != nil {
 			return fmt.Errorf("Functions.%s.CodeDir: %w", name, err)
 		}
-		f.CodeDir = dir
+		f.CodeDir = abs
 		c.Functions[name] = f
 	}
 	return nil

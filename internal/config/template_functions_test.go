@@ -55,7 +55,7 @@ func TestTemplateSAMChat(t *testing.T) {
 	env := map[string]string{"TABLE_NAME": "simplechat-connections-table"}
 	want := map[string]Function{}
 	for name, dir := range map[string]string{"OnConnectFunction": "onconnect", "OnDisconnectFunction": "ondisconnect", "SendMessageFunction": "sendmessage"} {
-		want[name] = Function{Runtime: "nodejs20.x", Handler: "app.handler", CodeDir: filepath.Join("../../examples/sam-chat", dir),
+		want[name] = Function{Runtime: "nodejs20.x", Handler: "app.handler", CodeDir: absPath(t, filepath.Join("../../examples/sam-chat", dir)),
 			Environment: env, Timeout: Duration(10 * time.Second), MemorySize: 256}
 	}
 	if diff := cmp.Diff(want, c.Functions, cmpDefaults(want)); diff != "" {
@@ -77,13 +77,22 @@ func TestTemplateSAMChat(t *testing.T) {
 		t.Errorf("not emulated (-want +got):\n%s", diff)
 	}
 	wantSummary := []string{
-		"OnConnectFunction: nodejs20.x app.handler in ../../examples/sam-chat/onconnect; serves route $connect",
-		"OnDisconnectFunction: nodejs20.x app.handler in ../../examples/sam-chat/ondisconnect; serves route $disconnect",
-		"SendMessageFunction: nodejs20.x app.handler in ../../examples/sam-chat/sendmessage; serves route sendmessage",
+		"OnConnectFunction: nodejs20.x app.handler in " + absPath(t, "../../examples/sam-chat/onconnect") + "; serves route $connect",
+		"OnDisconnectFunction: nodejs20.x app.handler in " + absPath(t, "../../examples/sam-chat/ondisconnect") + "; serves route $disconnect",
+		"SendMessageFunction: nodejs20.x app.handler in " + absPath(t, "../../examples/sam-chat/sendmessage") + "; serves route sendmessage",
 	}
 	if diff := cmp.Diff(wantSummary, FunctionsSummary(c)); diff != "" {
 		t.Errorf("FunctionsSummary (-want +got):\n%s", diff)
 	}
+}
+
+func absPath(t *testing.T, p string) string {
+	t.Helper()
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
 }
 
 // cmpDefaults ignores what SetDefaults fills in a Function (its defaults are the
@@ -385,7 +394,7 @@ func TestTemplateCDK(t *testing.T) {
 	if !ok {
 		t.Fatalf("Functions = %v", c.Functions)
 	}
-	want := filepath.Join("testdata/cdk.out", "asset.5c2f0e3b8a91d7c4e6f0b2a3d5c7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0")
+	want := absPath(t, filepath.Join("testdata/cdk.out", "asset.5c2f0e3b8a91d7c4e6f0b2a3d5c7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0"))
 	if fn.CodeDir != want || fn.Runtime != "nodejs20.x" || fn.Handler != "index.handler" {
 		t.Errorf("function = %+v, want CodeDir %s", fn, want)
 	}
@@ -414,7 +423,7 @@ func TestTemplateStacks(t *testing.T) {
 	if !ok {
 		t.Fatalf("Functions = %v", c.Functions)
 	}
-	if fn.Runtime != "provided.al2023" || fn.CodeDir != filepath.Join("../../deploy/cloudformation/local", "../../../dist/authorizer/amd64") ||
+	if fn.Runtime != "provided.al2023" || fn.CodeDir != absPath(t, "../../dist/authorizer/amd64") ||
 		fn.Timeout != Duration(5*time.Second) || fn.Environment["WSGATE_JWT_ALGORITHMS"] != "HS256" || fn.Environment["WSGATE_CSRF_COOKIE"] != "CSRF-TOKEN" {
 		t.Errorf("function = %+v", fn)
 	}
