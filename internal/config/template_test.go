@@ -452,6 +452,17 @@ func FuzzParseTemplate(f *testing.F) {
 	f.Add(api, over)
 	f.Add(twoWay, []byte(nil))
 	f.Add([]byte(baseTemplate), []byte(baseOverrides))
+	// Lambda functions: SAM (Globals, Events), CDK assets, inline code, versions, aliases.
+	for _, path := range []string{"../../examples/sam-chat/template.yaml", "testdata/cdk.out/WsChatStack.template.json",
+		"../server/testdata/lambda-app/inline-authorizer.yaml", "../server/testdata/lambda-app/sam-python/template.yaml",
+		"../../deploy/cloudformation/authorizer.yaml"} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, []byte("Parameters: {JwtSecret: x}\nFunctions: {AuthorizerFunction: {Environment: {A: b}}}"))
+	}
+	f.Add([]byte(fnTmpl("", "!Ref Live", "!GetAtt Fn.Arn", "  Fn: {Type: AWS::Lambda::Function, Properties: {Runtime: python3.12, Handler: index.h, Code: {ZipFile: x}}}\n  Live: {Type: AWS::Lambda::Alias, Properties: {FunctionName: !Ref Fn}}\n")), []byte(nil))
 	f.Add([]byte("Conditions: {A: !Condition A}\nResources: {R: {Type: X, Condition: A}}"), []byte(nil))
 	// Every intrinsic function, in short and long form, and recursion of each kind.
 	for _, tc := range intrinsicCases {
