@@ -198,17 +198,17 @@ func TestTemplateFunctions(t *testing.T) {
 		{
 			name:     "a SAM HTTP API",
 			template: fnTmpl(sam, "x", "x", "  Http:\n    Type: AWS::Serverless::HttpApi\n"),
-			wantErr:  []string{"Resources.Http: AWS::Serverless::HttpApi is not supported (an HTTP API"},
+			wantErr:  []string{"Resources.Http.Type: AWS::Serverless::HttpApi is not supported (an HTTP API"},
 		},
 		{
 			name:     "a SAM layer",
 			template: fnTmpl(sam, "x", "x", "  Layer:\n    Type: AWS::Serverless::LayerVersion\n"),
-			wantErr:  []string{"Resources.Layer: AWS::Serverless::LayerVersion is not supported (a layer"},
+			wantErr:  []string{"Resources.Layer.Type: AWS::Serverless::LayerVersion is not supported (a layer"},
 		},
 		{
 			name:     "a SAM type without the transform",
 			template: fnTmpl("", "x", "x", "  Fn:\n    Type: AWS::Serverless::Function\n"),
-			wantErr:  []string{"Resources.Fn: AWS::Serverless::Function needs Transform: AWS::Serverless-2016-10-31"},
+			wantErr:  []string{"Resources.Fn.Type: AWS::Serverless::Function needs Transform: AWS::Serverless-2016-10-31"},
 		},
 		{
 			name:     "another macro",

@@ -14,6 +14,12 @@ import (
 // AWS::Serverless::Function it reads itself (template_functions.go).
 const samTransform = "AWS::Serverless-2016-10-31"
 
+// The template sections errors name.
+const (
+	transformKey = "Transform"
+	globalsKey   = "Globals"
+)
+
 // TemplateReport is what serve --template read in a template and does not emulate,
 // for the startup log.
 type TemplateReport struct {
@@ -39,7 +45,7 @@ func transform(root map[string]any) (sam bool, err error) {
 	t, ok := root["Transform"]
 	if !ok {
 		if _, g := root["Globals"]; g {
-			return false, fmt.Errorf("Globals: only SAM templates (Transform: %s) have Globals", samTransform)
+			return false, fmt.Errorf("%s: only SAM templates (Transform: %s) have Globals", globalsKey, samTransform)
 		}
 		return false, nil
 	}
@@ -50,11 +56,11 @@ func transform(root map[string]any) (sam bool, err error) {
 	case []any:
 		names = t
 	default:
-		return false, fmt.Errorf("Transform: macros are not supported (only %s); deploy the processed template", samTransform)
+		return false, fmt.Errorf("%s: macros are not supported (only %s); deploy the processed template", transformKey, samTransform)
 	}
 	for _, n := range names {
 		if n != samTransform {
-			return false, fmt.Errorf("Transform: %s: macros are not supported (only %s); deploy the processed template", brief(n), samTransform)
+			return false, fmt.Errorf("%s: %s: macros are not supported (only %s); deploy the processed template", transformKey, brief(n), samTransform)
 		}
 	}
 	return true, nil
@@ -68,7 +74,7 @@ func samGlobals(root map[string]any) (map[string]any, error) {
 	}
 	gm, ok := g.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("Globals: not a mapping")
+		return nil, fmt.Errorf("%s: not a mapping", globalsKey)
 	}
 	fn, ok := gm["Function"]
 	if !ok {
@@ -76,7 +82,7 @@ func samGlobals(root map[string]any) (map[string]any, error) {
 	}
 	fm, ok := fn.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("Globals.Function: not a mapping")
+		return nil, fmt.Errorf("%s.Function: not a mapping", globalsKey)
 	}
 	return fm, nil
 }
@@ -108,10 +114,10 @@ func (b *builder) checkTypes(byType map[string][]resource, sam bool) error {
 	for _, typ := range slices.Sorted(maps.Keys(byType)) {
 		rs := byType[typ]
 		if why, ok := samRefused[typ]; ok {
-			return fmt.Errorf("Resources.%s: %s is not supported (%s)", rs[0].id, typ, why)
+			return fmt.Errorf("Resources.%s.Type: %s is not supported (%s)", rs[0].id, typ, why)
 		}
 		if strings.HasPrefix(typ, "AWS::Serverless::") && !sam {
-			return fmt.Errorf("Resources.%s: %s needs Transform: %s", rs[0].id, typ, samTransform)
+			return fmt.Errorf("Resources.%s.Type: %s needs Transform: %s", rs[0].id, typ, samTransform)
 		}
 		if emulated[typ] {
 			continue
