@@ -104,8 +104,8 @@ var emulated = map[string]bool{
 	"AWS::ApiGatewayV2::Api": true, "AWS::ApiGatewayV2::Route": true,
 	"AWS::ApiGatewayV2::RouteResponse": true, "AWS::ApiGatewayV2::Integration": true,
 	"AWS::ApiGatewayV2::Authorizer": true, "AWS::ApiGatewayV2::Stage": true,
-	"AWS::ApiGatewayV2::Model": true,
-	samFunction:                true, lambdaFunction: true, lambdaVersion: true, lambdaAlias: true,
+	"AWS::ApiGatewayV2::Model": true, "AWS::ApiGatewayV2::IntegrationResponse": true,
+	samFunction: true, lambdaFunction: true, lambdaVersion: true, lambdaAlias: true,
 }
 
 // checkTypes refuses the SAM types in samRefused (and any SAM type without the

@@ -122,7 +122,7 @@ func validateIntegration(errs *errorList, field string, in Integration, stageVar
 		if in.IntegrationURI == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs.add(field+".IntegrationUri", "%q must be an http(s) URL", in.IntegrationURI)
 		}
-	case IntegrationAWSProxy:
+	case IntegrationAWSProxy, IntegrationAWS:
 		if in.IntegrationURI == "" {
 			errs.add(field+".IntegrationUri", "a Lambda function name or ARN is required")
 		} else if _, err := LambdaFunction(SubstituteStageVariables(in.IntegrationURI, stageVars)); err != nil {
@@ -132,10 +132,8 @@ func validateIntegration(errs *errorList, field string, in Integration, stageVar
 		if in.IntegrationURI != "" {
 			errs.add(field+".IntegrationUri", "MOCK integrations have no URI")
 		}
-	case "AWS":
-		errs.add(field+".IntegrationType", "AWS (Lambda custom integration) is not supported; use AWS_PROXY")
 	default:
-		errs.add(field+".IntegrationType", "%q must be AWS_PROXY, HTTP_PROXY, HTTP or MOCK", in.IntegrationType)
+		errs.add(field+".IntegrationType", "%q must be AWS_PROXY, AWS, HTTP_PROXY, HTTP or MOCK", in.IntegrationType)
 	}
 	if in.TimeoutInMillis < 50 || in.TimeoutInMillis > 29000 {
 		errs.add(field+".TimeoutInMillis", "%d must be between 50 and 29000", in.TimeoutInMillis)
@@ -151,9 +149,10 @@ func validateIntegration(errs *errorList, field string, in Integration, stageVar
 			errs.add(field+".RequestParameters."+k, "must be integration.request.header.X, integration.request.querystring.X or integration.request.path.X")
 		}
 	}
-	if len(in.RequestTemplates) > 0 && in.IntegrationType != IntegrationHTTP && in.IntegrationType != IntegrationMock {
-		errs.add(field+".RequestTemplates", "only HTTP and MOCK integrations take request templates (proxy integrations pass the request as is)")
+	if len(in.RequestTemplates) > 0 && in.IntegrationType != IntegrationHTTP && in.IntegrationType != IntegrationMock && in.IntegrationType != IntegrationAWS {
+		errs.add(field+".RequestTemplates", "only HTTP, AWS and MOCK integrations take request templates (proxy integrations pass the request as is)")
 	}
+	validateIntegrationResponses(errs, field, in) // integration_responses.go
 	if in.ResponseTemplate != "" && in.IntegrationType != IntegrationMock {
 		errs.add(field+".ResponseTemplate", "only MOCK integrations have a ResponseTemplate")
 	}

@@ -19,7 +19,8 @@ import (
 
 // connectionsPath reports whether r is for the @connections API: /{stage}/@connections/{id},
 // or /@connections/{id} (a custom domain mapped with an empty base path), with a
-// non-empty id: the shapes internal/mgmt/routes.go serves. It reads the escaped path, as
+// non-empty id, and the batch post /{stage}/@wsgate/post-to-connections: the shapes
+// internal/mgmt/routes.go serves. It reads the escaped path, as
 // that router does, so that an id holding an escaped "/" is still one segment.
 func connectionsPath(r *http.Request) bool {
 	segs := strings.Split(r.URL.EscapedPath(), "/")
@@ -32,6 +33,10 @@ func connectionsPath(r *http.Request) bool {
 		return false
 	}
 	api, err := url.PathUnescape(segs[0])
+	if err == nil && api == "@wsgate" { // the batch post, a wsgate extension
+		op, err := url.PathUnescape(segs[1])
+		return err == nil && op == "post-to-connections"
+	}
 	return err == nil && api == "@connections" && segs[1] != ""
 }
 
