@@ -14,6 +14,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// maxStackTemplateBytes bounds another stack's template: CloudFormation's own limit is
+// 1 MB (from S3); a device or a huge file is not a template.
+const maxStackTemplateBytes = 16 << 20
+
 // Stack is another template of the same application, named in the overrides' Stacks
 // by its stack name (its AWS::StackName, which its export names usually start with).
 type Stack struct {
@@ -36,6 +40,11 @@ func (b *builder) stacks(stacks map[string]Stack) error {
 		path := st.Template
 		if !filepath.IsAbs(path) && b.overDir != "" {
 			path = filepath.Join(b.overDir, path)
+		}
+		if fi, err := os.Stat(path); err != nil {
+			return fmt.Errorf("%s.Template: %w", where, err)
+		} else if !fi.Mode().IsRegular() || fi.Size() > maxStackTemplateBytes {
+			return fmt.Errorf("%s.Template: %s is not a template file (a regular file of at most %d MB)", where, path, maxStackTemplateBytes>>20)
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -85,7 +94,7 @@ func (b *builder) stacks(stacks map[string]Stack) error {
 				return fmt.Errorf("%s: function %s is also %s's", where, fn, other)
 			}
 			b.cfg.Functions[fn] = sb.cfg.Functions[fn]
-			b.functionIDs[fn] = where + " " + sb.functionIDs[fn]
+			b.functionIDs[fn] = name + "/" + sb.functionIDs[fn] // errors: Resources.{stack}/{id}
 		}
 		for f, p := range sb.pending {
 			p.where = where + ": " + p.where
