@@ -142,7 +142,8 @@ func (s Stage) Throttling(routeKey string) (rate float64, burst int) {
 
 // Route is one route.
 type Route struct {
-	// AuthorizationType is NONE or CUSTOM; CUSTOM is valid on $connect only. Default NONE.
+	// AuthorizationType is NONE, AWS_IAM (a SigV4-signed handshake, keys in Server.Iam)
+	// or CUSTOM; AWS_IAM and CUSTOM are valid on $connect only. Default NONE.
 	AuthorizationType string `yaml:"AuthorizationType"`
 	// AuthorizerID names the authorizer when AuthorizationType is CUSTOM.
 	AuthorizerID string `yaml:"AuthorizerId"`
@@ -352,6 +353,12 @@ type Server struct {
 	// APIKeys are the keys a route with ApiKeyRequired accepts (AWS::ApiGateway::ApiKey).
 	// Default none (an error when $connect has ApiKeyRequired).
 	APIKeys []APIKey `yaml:"ApiKeys"`
+
+	// --- AWS_IAM (iam.go) ---
+
+	// IAM holds the access keys a $connect with AuthorizationType AWS_IAM accepts.
+	// Default none.
+	IAM IAM `yaml:"Iam"`
 
 	// --- access log (accesslog.go) ---
 

@@ -341,6 +341,25 @@ Routes:
 			wantErr:  []string{"Resources.Send.Properties.AuthorizationType (Routes.send.AuthorizationType): CUSTOM is only valid on $connect"},
 		},
 		{
+			name:      "AWS_IAM on $connect, its keys from the overrides",
+			template:  []edit{{"AuthorizationType: CUSTOM, AuthorizerId: !Ref Auth, Target", "AuthorizationType: AWS_IAM, Target"}},
+			overrides: baseOverrides + "Server:\n  Iam:\n    Credentials: [{AccessKeyId: AKIDALICE, SecretAccessKeyEnv: ALICE, UserArn: \"arn:aws:iam::123456789012:user/alice\"}]\n",
+			check: func(t *testing.T, c *Config) {
+				if r := c.Routes[RouteConnect]; r.AuthorizationType != "AWS_IAM" || r.AuthorizerID != "" {
+					t.Errorf("$connect %+v, want AWS_IAM without an authorizer", r)
+				}
+				want := []IAMCredential{{AccessKeyID: "AKIDALICE", SecretAccessKeyEnv: "ALICE", UserArn: "arn:aws:iam::123456789012:user/alice"}}
+				if diff := cmp.Diff(want, c.Server.IAM.Credentials); diff != "" {
+					t.Errorf("Server.Iam.Credentials (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
+			name:     "AWS_IAM on $connect without keys",
+			template: []edit{{"AuthorizationType: CUSTOM, AuthorizerId: !Ref Auth, Target", "AuthorizationType: AWS_IAM, Target"}},
+			wantErr:  []string{"Server.Iam.Credentials: none, but Routes.$connect.AuthorizationType is AWS_IAM"},
+		},
+		{
 			name:     "a wrong type",
 			template: []edit{{"$default: '{\"id\":\"$context.connectionId\"}'", "$default: [a]"}},
 			wantErr:  []string{"Resources.Backend.Properties.RequestTemplates: not a map of strings"},

@@ -55,6 +55,7 @@ func (c *Config) Validate() error {
 	c.validateAccessLog(&errs) // accesslog.go
 	c.Stage.validate(&errs, c.Routes)
 	c.validateAPIKeys(&errs) // apikeys.go
+	c.validateIAM(&errs)     // iam.go
 	return errs.err()
 }
 
@@ -91,10 +92,17 @@ func (c *Config) validateRoute(errs *errorList, key string, r Route) {
 		if _, ok := c.Authorizers[r.AuthorizerID]; !ok {
 			errs.add(field+".AuthorizerId", "%q is not in Authorizers", r.AuthorizerID)
 		}
-	case "AWS_IAM", "JWT":
-		errs.add(field+".AuthorizationType", "%s is not supported by wsgate (use CUSTOM)", r.AuthorizationType)
+	case "AWS_IAM": // iam.go
+		if key != RouteConnect {
+			errs.add(field+".AuthorizationType", "AWS_IAM is only valid on $connect (the signature is checked once, on the handshake)")
+		}
+		if r.AuthorizerID != "" {
+			errs.add(field+".AuthorizerId", "set, but AuthorizationType is AWS_IAM")
+		}
+	case "JWT":
+		errs.add(field+".AuthorizationType", "JWT is not supported by WebSocket APIs (use CUSTOM)")
 	default:
-		errs.add(field+".AuthorizationType", "%q must be NONE or CUSTOM", r.AuthorizationType)
+		errs.add(field+".AuthorizationType", "%q must be NONE, AWS_IAM or CUSTOM", r.AuthorizationType)
 	}
 	if r.Target != "" {
 		id, ok := IntegrationID(r.Target)

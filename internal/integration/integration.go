@@ -46,6 +46,9 @@ type Request struct {
 	// route of the connection ($context.authorizer.*).
 	PrincipalID       string
 	AuthorizerContext map[string]any
+	// IAM is who signed the handshake when $connect is AWS_IAM ($context.identity.*,
+	// iam.go); nil otherwise.
+	IAM *IAMIdentity
 
 	StageVariables map[string]string
 
