@@ -2,6 +2,7 @@ package config
 
 import (
 	"archive/zip"
+	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -437,4 +438,40 @@ func TestTemplateStacks(t *testing.T) {
 	if len(sum) != 1 || !strings.Contains(sum[0], "serves authorizer Authorizer of $connect") {
 		t.Errorf("FunctionsSummary = %q", sum)
 	}
+}
+
+// FuzzUnzip: no zip makes unzipOnce panic or write outside its directory.
+func FuzzUnzip(f *testing.F) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, name := range []string{"bootstrap", "lib/a.js", "../up", "/abs", "dir/"} {
+		w, err := zw.Create(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		w.Write([]byte("x"))
+	}
+	zw.Close()
+	f.Add(buf.Bytes())
+	f.Add([]byte("PK\x05\x06" + strings.Repeat("\x00", 18)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "in.zip")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := unzipOnce(path, filepath.Join(dir, "out"))
+		if err != nil {
+			return
+		}
+		if rel, err := filepath.Rel(filepath.Join(dir, "out"), out); err != nil || strings.HasPrefix(rel, "..") {
+			t.Fatalf("unpacked into %s", out)
+		}
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if e.Name() != "in.zip" && e.Name() != "out" {
+				t.Fatalf("wrote %s outside the directory", e.Name())
+			}
+		}
+	})
 }
