@@ -44,6 +44,10 @@ type devOptions struct {
 	TokenTTL time.Duration
 	// Logger logs the gateway and the backend.
 	Logger *slog.Logger
+	// AuthorizerBootstrap, when set, is a directory holding the Lambda authorizer's
+	// bootstrap (make authorizer's dist/authorizer/{arch}), run locally in place of the
+	// built-in cookie authorizer (dev_lambda.go).
+	AuthorizerBootstrap string
 }
 
 // devInfo describes a running `wsgate dev`.
@@ -75,6 +79,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.IntVar(&o.WSPort, "ws-port", 8444, "WSS `port` of the gateway on 127.0.0.1 (0 picks one)")
 	fs.StringVar(&o.Dir, "dir", "", "`directory` keeping the local CA (default: $XDG_CACHE_HOME/wsgate/dev or ~/.cache/wsgate/dev)")
 	fs.DurationVar(&o.TokenTTL, "token-ttl", 15*time.Minute, "lifetime of the login JWT; sockets close (1008) when it expires")
+	fs.StringVar(&o.AuthorizerBootstrap, "authorizer-bootstrap", "", "`directory` of the Lambda authorizer's bootstrap (make authorizer: dist/authorizer/ARCH), run locally in place of the built-in cookie authorizer")
 	lf := addLogFlags(fs) // logging.go: --log-format, --log-level
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
@@ -192,6 +197,11 @@ func runDev(ctx context.Context, o devOptions, ready func(devInfo)) error {
 	integrationSecret := randomString(24)
 	const mgmtKeyID = "AKIAWSGATEDEV0000001"
 	cfg := devConfig(o, domain, uiOrigin, "http://"+inLn.Addr().String(), integrationSecret, certFile, keyFile, mgmtKeyID)
+	if o.AuthorizerBootstrap != "" {
+		if err := useLambdaAuthorizer(cfg, o.AuthorizerBootstrap, secrets["WSGATE_DEV_JWT_KEY"], uiOrigin); err != nil {
+			return fmt.Errorf("dev: --authorizer-bootstrap: %w", err)
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}

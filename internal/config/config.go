@@ -59,6 +59,11 @@ type Config struct {
 	// Default none.
 	Functions map[string]Function `yaml:"Functions"`
 	// --- end local Lambda functions ---
+	// --- serve --template's report (template_sam.go) ---
+	// Template is what serve --template read and does not emulate; nil for a config
+	// file. Not part of the YAML.
+	Template *TemplateReport `yaml:"-"`
+	// --- end serve --template's report ---
 	// Server holds what only a self-hosted gateway has.
 	Server Server `yaml:"Server"`
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"go.yaml.in/yaml/v3"
@@ -31,7 +32,14 @@ func LoadTemplate(templatePath, overridesPath string) (*Config, error) {
 			return nil, fmt.Errorf("overrides: %w", err)
 		}
 	}
-	c, err := ParseTemplate(tmpl, over)
+	opts := templateOptions{dir: filepath.Dir(templatePath), inlineDir: inlineCodeDir()}
+	if overridesPath != "" {
+		opts.overDir = filepath.Dir(overridesPath)
+	}
+	c, b, err := parseTemplate(tmpl, over, opts)
+	if err == nil {
+		err = b.writeCode(c) // template_code.go
+	}
 	if err != nil {
 		if overridesPath != "" {
 			return nil, fmt.Errorf("%s (overrides %s): %w", templatePath, overridesPath, err)
@@ -54,6 +62,10 @@ type Overrides struct {
 	// AWS::Region and AWS::AccountId are Server.Region and Server.AccountId. Default:
 	// each parameter's Default.
 	Parameters map[string]string `yaml:"Parameters"`
+	// Stacks are the application's other templates, by stack name: their functions are
+	// run too, and Fn::ImportValue of their exports is known (template_stacks.go).
+	// Default none.
+	Stacks map[string]Stack `yaml:"Stacks"`
 }
 
 // ParseTemplate maps a CloudFormation template (YAML or JSON, short or long intrinsic
@@ -63,18 +75,32 @@ type Overrides struct {
 // domain names, permissions, logs, DNS). Values it cannot know locally (Fn::ImportValue,
 // Fn::GetAtt, a parameter without a value) are errors naming the resource and property,
 // unless the overrides set that field.
+//
+// Function code paths stay as the template writes them (relative to its directory) and
+// inline code is not written: LoadTemplate resolves the one and writes the other.
 func ParseTemplate(tmpl, overrides []byte) (*Config, error) {
+	c, _, err := parseTemplate(tmpl, overrides, templateOptions{inlineDir: inlineCodeDir()})
+	return c, err
+}
+
+// templateOptions are what a template file's place gives its parsing.
+type templateOptions struct {
+	dir, overDir string // the template's and the overrides file's directories, or ""
+	inlineDir    string // where inline function code goes
+}
+
+func parseTemplate(tmpl, overrides []byte, opts templateOptions) (*Config, *builder, error) {
 	var over Overrides
 	var overRoot *yaml.Node
 	if len(bytes.TrimSpace(overrides)) > 0 {
 		dec := yaml.NewDecoder(bytes.NewReader(overrides))
 		dec.KnownFields(true)
 		if err := dec.Decode(&over); err != nil {
-			return nil, fmt.Errorf("overrides: %w", err)
+			return nil, nil, fmt.Errorf("overrides: %w", err)
 		}
 		var doc yaml.Node
 		if err := yaml.Unmarshal(overrides, &doc); err != nil {
-			return nil, fmt.Errorf("overrides: %w", err)
+			return nil, nil, fmt.Errorf("overrides: %w", err)
 		}
 		if len(doc.Content) == 1 {
 			overRoot = doc.Content[0]
@@ -83,37 +109,41 @@ func ParseTemplate(tmpl, overrides []byte) (*Config, error) {
 
 	var doc yaml.Node
 	if err := yaml.Unmarshal(tmpl, &doc); err != nil {
-		return nil, fmt.Errorf("template: %w", err)
+		return nil, nil, fmt.Errorf("template: %w", err)
 	}
 	if len(doc.Content) != 1 {
-		return nil, errors.New("template: empty")
+		return nil, nil, errors.New("template: empty")
 	}
 	budget := maxTemplateNodes
 	v, err := nodeValue(doc.Content[0], &budget)
 	if err != nil {
-		return nil, fmt.Errorf("template: %w", err)
+		return nil, nil, fmt.Errorf("template: %w", err)
 	}
 	root, ok := v.(map[string]any)
 	if !ok {
-		return nil, errors.New("template: not a mapping")
+		return nil, nil, errors.New("template: not a mapping")
 	}
 
 	c := &Config{Server: over.Server}
 	c.SetDefaults() // Server.Region and AccountId are AWS::Region and AWS::AccountId
 	ev, err := newEvaluator(root, over.Parameters, c.Server)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	b := &builder{ev: ev, cfg: &Config{Server: over.Server}, pending: map[string]pending{}}
+	b := &builder{ev: ev, cfg: &Config{Server: over.Server}, pending: map[string]pending{},
+		dir: opts.dir, overDir: opts.overDir, inlineDir: opts.inlineDir, functionIDs: map[string]string{}}
+	if err := b.stacks(over.Stacks); err != nil {
+		return nil, nil, fmt.Errorf("overrides: %w", err)
+	}
 	if err := b.build(root, over.Stage.StageName); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(b.errs) > 0 {
-		return nil, errors.Join(b.errs...)
+		return nil, nil, errors.Join(b.errs...)
 	}
 	if overRoot != nil {
 		if err := b.applyOverrides(overRoot); err != nil {
-			return nil, fmt.Errorf("overrides: %w", err)
+			return nil, nil, fmt.Errorf("overrides: %w", err)
 		}
 	}
 	if len(b.pending) > 0 {
@@ -122,12 +152,15 @@ func ParseTemplate(tmpl, overrides []byte) (*Config, error) {
 			p := b.pending[f]
 			errs = append(errs, fmt.Errorf("%s: %w; or set %s in the overrides", p.where, p.err, f))
 		}
-		return nil, errors.Join(errs...)
+		return nil, nil, errors.Join(errs...)
 	}
 	cfg := b.cfg
+	if len(b.report.NotEmulated) > 0 {
+		cfg.Template = &b.report
+	}
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, b.templateNames(err)
+		return nil, nil, b.templateNames(err)
 	}
-	return cfg, nil
+	return cfg, b, nil
 }

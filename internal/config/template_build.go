@@ -27,12 +27,21 @@ type builder struct {
 	routeIDs map[string]string
 	// modelIDs maps a model name to the model's logical id (template_models.go).
 	modelIDs map[string]string
+
+	// Lambda functions (template_functions.go, template_sam.go).
+	dir         string            // the template's directory: code paths are relative to it
+	overDir     string            // the overrides file's directory
+	inlineDir   string            // where inline code is written, one directory per function
+	inline      []inlineCode      // inline code LoadTemplate writes
+	functionIDs map[string]string // function name → logical id
+	report      TemplateReport
 }
 
 // resource is a template resource that exists (its Condition, if any, holds).
 type resource struct {
 	id    string
 	props map[string]any
+	meta  map[string]any // its Metadata (CDK's aws:asset:path)
 }
 
 // build translates the template's resources. A bound of evaluation met (see
@@ -49,29 +58,23 @@ func (b *builder) build(root map[string]any, stageName string) error {
 }
 
 func (b *builder) resources(root map[string]any, stageName string) error {
-	if _, ok := root["Transform"]; ok {
-		return errors.New("macros (a Transform such as AWS::Serverless) are not supported; deploy the processed template")
+	sam, err := transform(root) // template_sam.go
+	if err != nil {
+		return err
 	}
-	raw, _ := root["Resources"].(map[string]any)
-	byType := map[string][]resource{}
-	for _, id := range slices.Sorted(maps.Keys(raw)) {
-		r, ok := raw[id].(map[string]any)
-		if !ok {
-			return fmt.Errorf("resource %s is not a mapping", id)
-		}
-		if cond, ok := r["Condition"].(string); ok {
-			holds, err := b.ev.condition(cond)
-			if err != nil {
-				return fmt.Errorf("Resources.%s.Condition: %w", id, err)
-			}
-			if !holds {
-				continue
-			}
-		}
-		typ, _ := r["Type"].(string)
-		props, _ := r["Properties"].(map[string]any)
-		byType[typ] = append(byType[typ], resource{id: id, props: props})
+	byType, err := b.group(root)
+	if err != nil {
+		return err
 	}
+	if err := b.checkTypes(byType, sam); err != nil {
+		return err
+	}
+	globals, err := samGlobals(root)
+	if err != nil {
+		return err
+	}
+	b.lambdaNames(byType) // before anything refers to a function
+	b.functions(byType, globals)
 
 	apis := byType["AWS::ApiGatewayV2::Api"]
 	if len(apis) != 1 {
@@ -251,6 +254,32 @@ func (b *builder) resources(root map[string]any, stageName string) error {
 		}
 	}
 	return nil
+}
+
+// group sorts the resources that exist (their Condition, if any, holds) by type.
+func (b *builder) group(root map[string]any) (map[string][]resource, error) {
+	raw, _ := root["Resources"].(map[string]any)
+	byType := map[string][]resource{}
+	for _, id := range slices.Sorted(maps.Keys(raw)) {
+		r, ok := raw[id].(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("resource %s is not a mapping", id)
+		}
+		if cond, ok := r["Condition"].(string); ok {
+			holds, err := b.ev.condition(cond)
+			if err != nil {
+				return nil, fmt.Errorf("Resources.%s.Condition: %w", id, err)
+			}
+			if !holds {
+				continue
+			}
+		}
+		typ, _ := r["Type"].(string)
+		props, _ := r["Properties"].(map[string]any)
+		meta, _ := r["Metadata"].(map[string]any)
+		byType[typ] = append(byType[typ], resource{id: id, props: props, meta: meta})
+	}
+	return byType, nil
 }
 
 // value evaluates property p of r; an unresolvable value is recorded as pending for
@@ -436,6 +465,8 @@ func (b *builder) templateNames(err error) error {
 				id = b.routeIDs[parts[1]]
 			case "Integrations", "Authorizers":
 				id = parts[1]
+			case "Functions": // template_functions.go
+				id = b.functionIDs[parts[1]]
 			}
 		}
 		if id != "" {

@@ -46,6 +46,9 @@ type evaluator struct {
 	values int         // evaluated so far, up to maxEvalValues
 	bytes  int         // of strings built so far, up to maxEvalBytes
 	limit  *limitError // the first bound met
+
+	lambda  *lambdaNames      // the template's functions (template_functions.go)
+	imports map[string]string // other stacks' exports, by name (template_stacks.go)
 }
 
 func newEvaluator(root map[string]any, given map[string]string, s Server) (*evaluator, error) {
@@ -254,6 +257,9 @@ func (ev *evaluator) ref(name string) (any, error) {
 		return nil, &unresolved{why}
 	}
 	if v, ok := ev.pseudo[name]; ok {
+		return v, nil
+	}
+	if v, ok := ev.functionRef(name); ok {
 		return v, nil
 	}
 	if _, ok := ev.resources[name]; ok {
@@ -491,10 +497,18 @@ func (ev *evaluator) fn(name string, arg any) (any, error) {
 		if len(args) == 2 {
 			what = fmt.Sprintf("%v.%v", args[0], args[1])
 		}
+		if res, attr, ok := strings.Cut(what, "."); ok {
+			if v, ok := ev.functionAtt(res, attr); ok {
+				return v, nil
+			}
+		}
 		return nil, &unresolved{"Fn::GetAtt " + what + " is known only to CloudFormation"}
 	case "Fn::ImportValue":
 		what := "a value"
 		if s, err := str(arg); err == nil {
+			if v, ok := ev.imports[s]; ok {
+				return v, nil
+			}
 			what = strconv.Quote(s)
 		}
 		return nil, &unresolved{"Fn::ImportValue " + what + " is another stack's export, known only to CloudFormation"}

@@ -17,7 +17,11 @@ func (b *builder) applyOverrides(root *yaml.Node) error {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		section, n := root.Content[i].Value, root.Content[i+1]
 		switch section {
-		case "Parameters":
+		case "Parameters", "Stacks":
+		case "Functions": // template_functions.go
+			if err := b.overlayFunctions(n); err != nil {
+				return err
+			}
 		case "Server":
 			// Decoded already: it is the base the template's config was built on.
 		case "Api":

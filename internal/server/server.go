@@ -173,6 +173,7 @@ func Serve(ctx context.Context, cfg *config.Config, deps Deps, ready func(Addrs)
 	readyFlag.Store(true)
 	log.Info("listening", "websocket", addrs.WebSocket, "management", addrs.Management, "tls", addrs.TLS, "stage", cfg.Stage.StageName,
 		"connectionsOnWebSocketListener", public != nil)
+	logFunctions(log, cfg) // template_report.go
 	if ready != nil {
 		ready(addrs)
 	}

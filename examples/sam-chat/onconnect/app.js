@@ -1,0 +1,18 @@
+// $connect: stores the connection id. Ported from aws-samples/simple-websockets-chat-app
+// (MIT-0) to ES modules and the AWS SDK for JavaScript v3; see ../README.md.
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
+
+const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+
+export const handler = async (event) => {
+  try {
+    await ddb.send(new PutCommand({
+      TableName: process.env.TABLE_NAME,
+      Item: { connectionId: event.requestContext.connectionId },
+    }));
+  } catch (err) {
+    return { statusCode: 500, body: "Failed to connect: " + err.name };
+  }
+  return { statusCode: 200, body: "Connected." };
+};
