@@ -26,7 +26,7 @@ import (
 // bytes are counted, not copied (but for a close frame's two-byte code).
 type frameGuard struct {
 	net.Conn
-	src     io.Reader // the bytes the HTTP server had already buffered, then Conn
+	pre     []byte // the client's bytes the HTTP server had already read, read first
 	scan    frameScanner
 	fail    func(code int, reason string) // called once, from Read, on the first violation
 	pending *frameViolation               // found, to be failed on the next Read
@@ -34,8 +34,6 @@ type frameGuard struct {
 	// writeTimedOut is called when a write misses its deadline, before the library
 	// sees the error and ends the connection.
 	writeTimedOut func()
-	// unchecked skips the checks (a test hook: see wsServer.unchecked).
-	unchecked bool
 	// linger drains the client's bytes before closing (set once a frame is rejected).
 	linger atomic.Bool
 }
@@ -53,9 +51,15 @@ func (g *frameGuard) Read(p []byte) (int, error) {
 		g.fail(v.code, v.reason)
 		return 0, g.err
 	}
-	n, err := g.src.Read(p)
-	if g.unchecked {
-		return n, err
+	var n int
+	var err error
+	if len(g.pre) > 0 {
+		n = copy(p, g.pre)
+		if g.pre = g.pre[n:]; len(g.pre) == 0 {
+			g.pre = nil
+		}
+	} else {
+		n, err = g.Conn.Read(p)
 	}
 	ok, v := g.scan.scan(p[:n])
 	if v != nil {
@@ -69,6 +73,10 @@ func (g *frameGuard) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// drained reports that a Read would wait for the client: no bytes the HTTP server read
+// ahead are left, and no violation is waiting to be reported.
+func (g *frameGuard) drained() bool { return len(g.pre) == 0 && g.pending == nil }
 
 // Close closes the connection. After a rejected frame it first ends the gateway's side
 // (the close frame is on its way) and reads and drops what the client still sends, for
