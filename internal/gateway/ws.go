@@ -48,11 +48,8 @@ type socket struct {
 
 	// The reader's state. Only one reader runs at a time: the poller hands the
 	// connection to a new one only once the last one has returned it.
-	br      *bufio.Reader // borrowed from readers while frames are being read
-	hdr     [ws.MaxHeaderSize]byte
-	msg     []byte    // the fragments so far of an open fragmented message
-	msgOp   ws.OpCode // and its opcode
-	msgOpen bool
+	br *bufio.Reader // borrowed from readers while frames are being read
+	fr frameReader
 
 	wmu      sync.Mutex // one write at a time
 	whdr     [ws.MaxHeaderSize]byte
@@ -119,7 +116,7 @@ func (s *wsServer) upgrade(w http.ResponseWriter, r *http.Request, subprotocol s
 		return nil, err
 	}
 	_ = netConn.SetDeadline(time.Time{})
-	sock := &socket{g: s.g, guard: guard, sess: &session{}}
+	sock := &socket{g: s.g, guard: guard, sess: &session{}, fr: frameReader{maxMessage: int64(l.MaxMessageBytes)}}
 	if s.poll != nil {
 		if sc, ok := netConn.(syscall.Conn); ok {
 			if raw, err := sc.SyscallConn(); err == nil {
@@ -210,67 +207,145 @@ func (s *socket) release() {
 	s.br = nil
 }
 
+// payloadChunk is how much of a payload is allocated before its bytes arrive: a
+// declared length is trusted only up to this much at a time.
+const payloadChunk = 64 << 10
+
+// readPayload appends n bytes read from r to dst. A read that ends early returns
+// io.ErrUnexpectedEOF.
+func readPayload(dst []byte, r io.Reader, n int64) ([]byte, error) {
+	for n > 0 {
+		k := int(min(n, payloadChunk))
+		at := len(dst)
+		dst = append(dst, make([]byte, k)...)
+		if _, err := io.ReadFull(r, dst[at:]); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		n -= int64(k)
+	}
+	if dst == nil {
+		dst = []byte{}
+	}
+	return dst, nil
+}
+
 // readFrame reads one frame and handles it. done reports that the connection has ended,
 // with the code and reason $disconnect sees (unless the gateway closed it first: then
 // the gateway's code stands, conn.go: closed).
 func (s *socket) readFrame(c *Conn) (code int, reason string, done bool) {
-	h, err := ws.ReadHeaderBuffer(s.br, s.hdr[:])
-	if err != nil {
-		return CloseAbnormal, "", true
-	}
-	l := s.g.limits
-	if h.Length < 0 || (l.MaxMessageBytes > 0 && h.Length > int64(l.MaxMessageBytes)) ||
-		(s.msgOpen && l.MaxMessageBytes > 0 && int64(len(s.msg))+h.Length > int64(l.MaxMessageBytes)) {
+	op, p, err := s.fr.next(s.br)
+	switch {
+	case errors.Is(err, errMessageTooBig):
 		// frameGuard has already failed such a frame; this is the reader's own bound.
 		c.fail(CloseMessageTooBig, reasonMessageTooBig)
 		return CloseMessageTooBig, reasonMessageTooBig, true
-	}
-	var p []byte
-	if h.OpCode == ws.OpContinuation && s.msgOpen {
-		// Read straight onto the fragments so far.
-		n := len(s.msg)
-		s.msg = append(s.msg, make([]byte, h.Length)...)
-		p = s.msg[n:]
-	} else {
-		p = make([]byte, h.Length)
-	}
-	if _, err := io.ReadFull(s.br, p); err != nil {
+	case errors.Is(err, errProtocol):
+		c.fail(CloseProtocolError, reasonProtocol)
+		return CloseProtocolError, reasonProtocol, true
+	case err != nil:
 		return CloseAbnormal, "", true
-	}
-	if h.Masked {
-		ws.Cipher(p, h.Mask, 0)
 	}
 	if s.g.ws.panicOn != "" && string(p) == s.g.ws.panicOn {
 		panic("gateway: test panic in a connection's reader")
 	}
-	switch h.OpCode {
+	switch op {
 	case ws.OpPing:
 		c.touch()
 		_ = s.writeFrame(ws.OpPong, p)
-		return 0, "", false
 	case ws.OpPong:
 		c.touch()
-		return 0, "", false
 	case ws.OpClose:
 		return s.clientClose(p)
 	case ws.OpText, ws.OpBinary:
-		if !h.Fin {
-			s.msg, s.msgOp, s.msgOpen = p, h.OpCode, true
-			return 0, "", false
+		if op == ws.OpText && !utf8.Valid(p) {
+			c.fail(CloseInvalidPayload, reasonInvalidUTF8)
+			return CloseInvalidPayload, reasonInvalidUTF8, true
 		}
-	case ws.OpContinuation:
-		if !h.Fin {
-			return 0, "", false
-		}
-		p, h.OpCode = s.msg, s.msgOp
-		s.msg, s.msgOpen = nil, false
+		c.dispatch(p, op == ws.OpBinary)
 	}
-	if h.OpCode == ws.OpText && !utf8.Valid(p) {
-		c.fail(CloseInvalidPayload, reasonInvalidUTF8)
-		return CloseInvalidPayload, reasonInvalidUTF8, true
-	}
-	c.dispatch(p, h.OpCode == ws.OpBinary)
 	return 0, "", false
+}
+
+// frameReader reads a connection's frames and puts fragmented messages together. Its
+// input has passed frameGuard, so a frame that breaks RFC 6455 never reaches it; it
+// checks anyway what would make it misbehave (a length over maxMessage before anything
+// is allocated, a continuation without a message, an unknown opcode), so that it is
+// safe on any input (FuzzFrameReader).
+type frameReader struct {
+	maxMessage int64 // largest message; 0: no limit
+	hdr        [ws.MaxHeaderSize]byte
+	msg        []byte    // the fragments so far of an open fragmented message
+	msgOp      ws.OpCode // and its opcode
+	msgOpen    bool
+}
+
+// Errors of frameReader.next besides the reader's own.
+var (
+	errMessageTooBig = errors.New("gateway: message too big")
+	errProtocol      = errors.New("gateway: frame breaks RFC 6455")
+)
+
+// reasonProtocol is the reason of a 1002 that frameReader, not frameGuard, found (never
+// expected: frameGuard finds them first).
+const reasonProtocol = "Protocol error"
+
+// next reads one frame from r. It returns a control frame's opcode and its (unmasked)
+// payload, a complete message's opcode (text or binary) and body, or
+// ws.OpContinuation with no payload for a fragment that does not end its message.
+func (f *frameReader) next(r io.Reader) (ws.OpCode, []byte, error) {
+	h, err := ws.ReadHeaderBuffer(r, f.hdr[:])
+	if err != nil {
+		if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
+			return 0, nil, errProtocol
+		}
+		return 0, nil, err
+	}
+	control := h.OpCode.IsControl()
+	switch {
+	case h.Length < 0, control && (h.Length > 125 || !h.Fin), h.Rsv != 0, !h.Masked:
+		return 0, nil, errProtocol
+	case h.OpCode == ws.OpContinuation && !f.msgOpen, (h.OpCode == ws.OpText || h.OpCode == ws.OpBinary) && f.msgOpen:
+		return 0, nil, errProtocol
+	case !control && h.OpCode != ws.OpContinuation && h.OpCode != ws.OpText && h.OpCode != ws.OpBinary:
+		return 0, nil, errProtocol
+	case control && h.OpCode != ws.OpClose && h.OpCode != ws.OpPing && h.OpCode != ws.OpPong:
+		return 0, nil, errProtocol
+	}
+	if f.maxMessage > 0 && !control && int64(len(f.msg))+h.Length > f.maxMessage {
+		return 0, nil, errMessageTooBig
+	}
+	var start int
+	var dst []byte
+	if h.OpCode == ws.OpContinuation {
+		// Read straight onto the fragments so far.
+		start, dst = len(f.msg), f.msg
+	}
+	all, err := readPayload(dst, r, h.Length)
+	if err != nil {
+		return 0, nil, err
+	}
+	p := all[start:]
+	if h.OpCode == ws.OpContinuation {
+		f.msg = all
+	}
+	ws.Cipher(p, h.Mask, 0)
+	switch {
+	case control:
+		return h.OpCode, p, nil
+	case h.OpCode != ws.OpContinuation && h.Fin:
+		return h.OpCode, p, nil
+	case h.OpCode != ws.OpContinuation:
+		f.msg, f.msgOp, f.msgOpen = p, h.OpCode, true
+		return ws.OpContinuation, nil, nil
+	case !h.Fin:
+		return ws.OpContinuation, nil, nil
+	}
+	op, msg := f.msgOp, f.msg
+	f.msg, f.msgOp, f.msgOpen = nil, 0, false
+	return op, msg, nil
 }
 
 // clientClose answers the client's close frame, whose payload is p: the close frame
