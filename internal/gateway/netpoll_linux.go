@@ -46,7 +46,7 @@ func (p *poller) arm(s *socket) bool {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if s.ended.Load() {
+	if s.state.Load()&stateEnded != 0 {
 		return true // finish has run, or is running: nothing to watch
 	}
 	op := unix.EPOLL_CTL_MOD

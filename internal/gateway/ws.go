@@ -54,7 +54,14 @@ type socket struct {
 	wmu      sync.Mutex // one write at a time
 	whdr     [ws.MaxHeaderSize]byte
 	closeOut bool        // a close frame has been written: nothing more is (wmu)
-	ended    atomic.Bool // finish has run
+	// state says whether a reader is running and whether the connection has ended
+	// (stateReading, stateEnded): the Conn is told it has ended (Conn.closed, whose
+	// $disconnect waits for the message handlers) only once no reader runs, so that
+	// no reader hands on a message after that.
+	state     atomic.Int32
+	finishing atomic.Bool // finish has been called (it sets endCode, endReason, then stateEnded)
+	endCode   int
+	endReason string
 
 	qmu     sync.Mutex
 	queue   []func() // queued writes (Async)
@@ -174,12 +181,16 @@ func (c *Conn) readLoop() {
 // on.
 func (c *Conn) readFrames() {
 	s := c.ws
+	if !s.startReading() {
+		return
+	}
 	defer func() {
 		if e := recover(); e != nil {
 			s.br = nil // not given back: its state is unknown
 			c.g.recovered("a connection's reader", c.id, e)
 			c.fail(CloseInternalError, reasonInternalError)
 			s.finish(CloseInternalError, reasonInternalError)
+			s.stopReading()
 		}
 	}()
 	s.br = readers.Get().(*bufio.Reader)
@@ -188,6 +199,7 @@ func (c *Conn) readFrames() {
 		if code, reason, done := s.readFrame(c); done {
 			s.release()
 			s.finish(code, reason)
+			s.stopReading()
 			return
 		}
 		if s.raw != nil && s.br.Buffered() == 0 && s.guard.drained() {
@@ -195,8 +207,46 @@ func (c *Conn) readFrames() {
 		}
 	}
 	s.release()
-	if !s.g.ws.poll.arm(s) {
+	if s.stopReading() && !s.g.ws.poll.arm(s) {
 		s.finish(CloseAbnormal, "")
+	}
+}
+
+// The bits of socket.state.
+const (
+	stateReading = 1 << iota
+	stateEnded
+)
+
+// startReading marks a reader running; false if the connection has ended (or, never
+// expected, another reader runs).
+func (s *socket) startReading() bool {
+	for {
+		old := s.state.Load()
+		if old != 0 {
+			return false
+		}
+		if s.state.CompareAndSwap(old, stateReading) {
+			return true
+		}
+	}
+}
+
+// stopReading marks the reader done. If the connection ended while it ran, the reader
+// tells the Conn (finish left that to it) and stopReading reports false.
+func (s *socket) stopReading() bool {
+	old := s.state.And(^int32(stateReading))
+	if old&stateEnded != 0 {
+		s.tellConn()
+		return false
+	}
+	return true
+}
+
+// tellConn tells the Conn that the connection has ended, with finish's code.
+func (s *socket) tellConn() {
+	if c := s.sess.c; c != nil {
+		c.closed(s.endCode, s.endReason)
 	}
 }
 
@@ -392,17 +442,19 @@ func (c *Conn) dispatch(body []byte, binary bool) {
 
 // finish ends the connection, once: out of the poller, the socket closed (after a
 // rejected frame, lingering: frameGuard.Close), and the Conn told the code that was on
-// the wire.
+// the wire, by finish or, if a reader is running, by the reader when it stops.
 func (s *socket) finish(code int, reason string) {
-	if !s.ended.CompareAndSwap(false, true) {
+	if !s.finishing.CompareAndSwap(false, true) {
 		return
 	}
+	s.endCode, s.endReason = code, reason
+	old := s.state.Or(stateEnded)
 	if s.g.ws.poll != nil {
 		s.g.ws.poll.remove(s)
 	}
 	_ = s.guard.Close()
-	if c := s.sess.c; c != nil {
-		c.closed(code, reason)
+	if old&stateReading == 0 {
+		s.tellConn() // else the reader does, when it stops
 	}
 }
 
