@@ -39,8 +39,8 @@ import (
 // socket is the WebSocket side of a Conn.
 type socket struct {
 	g     *Gateway
-	guard *frameGuard
-	sess  *session
+	guard frameGuard // in the socket, not beside it: one allocation per connection
+	sess  session
 	// raw is the socket's file descriptor for the poller; nil when it cannot be
 	// watched (TLS, or no poller on this system): a goroutine reads instead.
 	raw    syscall.RawConn
@@ -110,12 +110,13 @@ func (s *wsServer) upgrade(w http.ResponseWriter, r *http.Request, subprotocol s
 		return nil, err
 	}
 	l := s.g.limits
-	guard := &frameGuard{Conn: netConn, fail: fail, writeTimedOut: writeTimedOut,
+	sock := &socket{g: s.g, fr: frameReader{maxMessage: int64(l.MaxMessageBytes)}}
+	sock.guard = frameGuard{Conn: netConn, fail: fail, writeTimedOut: writeTimedOut,
 		scan: frameScanner{maxFrame: uint64(l.MaxFrameBytes), maxMessage: uint64(l.MaxMessageBytes)}}
 	if n := brw.Reader.Buffered(); n > 0 {
 		// Bytes the client sent after its request, already read by net/http.
 		pre, _ := brw.Reader.Peek(n)
-		guard.pre = bytes.Clone(pre)
+		sock.guard.pre = bytes.Clone(pre)
 	}
 	_ = netConn.SetDeadline(time.Now().Add(l.HandshakeTimeout.D()))
 	if _, err := netConn.Write(switchingProtocols(r.Header.Get("Sec-WebSocket-Key"), subprotocol)); err != nil {
@@ -123,7 +124,6 @@ func (s *wsServer) upgrade(w http.ResponseWriter, r *http.Request, subprotocol s
 		return nil, err
 	}
 	_ = netConn.SetDeadline(time.Time{})
-	sock := &socket{g: s.g, guard: guard, sess: &session{}, fr: frameReader{maxMessage: int64(l.MaxMessageBytes)}}
 	if s.poll != nil {
 		if sc, ok := netConn.(syscall.Conn); ok {
 			if raw, err := sc.SyscallConn(); err == nil {
@@ -158,7 +158,7 @@ func switchingProtocols(key, subprotocol string) []byte {
 type session struct{ c *Conn }
 
 // Session is the socket's link to its Conn.
-func (s *socket) Session() any { return s.sess }
+func (s *socket) Session() any { return &s.sess }
 
 // readLoop starts reading the connection's frames: it hands the connection to the
 // poller and returns, or, where the poller cannot watch it, reads until it ends.
@@ -194,7 +194,7 @@ func (c *Conn) readFrames() {
 		}
 	}()
 	s.br = readers.Get().(*bufio.Reader)
-	s.br.Reset(s.guard)
+	s.br.Reset(&s.guard)
 	for {
 		if code, reason, done := s.readFrame(c); done {
 			s.release()
