@@ -53,7 +53,7 @@ type socket struct {
 
 	wmu      sync.Mutex // one write at a time
 	whdr     [ws.MaxHeaderSize]byte
-	closeOut bool        // a close frame has been written: nothing more is (wmu)
+	closeOut bool // a close frame has been written: nothing more is (wmu)
 	// state says whether a reader is running and whether the connection has ended
 	// (stateReading, stateEnded): the Conn is told it has ended (Conn.closed, whose
 	// $disconnect waits for the message handlers) only once no reader runs, so that
