@@ -9,18 +9,18 @@ import (
 	"time"
 )
 
-// frameGuard sits between a connection's socket and the WebSocket library's reader and
-// checks every client frame as its bytes stream past, before the library parses it:
-// all of RFC 6455 §5's rules for a server reading client frames, the close code's
-// range (§7.4), and the gateway's frame and message limits. It is written here because
-// the library cannot be trusted with them: gws v1.8.9 converts a 64-bit payload length
-// to int without checking its most significant bit (a 14-byte header made it panic in
-// its read goroutine), reports a one-byte close payload as status code 3, and fails
-// some frames with a code it does not report; no later gws is served, and it has no hook
-// to check a frame first. A frame that breaks a rule fails the connection through fail
-// (which sends the close frame with the library's own writer, with the code the close
-// table in close.go gives) and the read returns errFrameRejected; the library only ever
-// parses valid frames.
+// frameGuard sits between a connection's socket and its frame reader (ws.go:
+// frameReader) and checks every client frame as its bytes stream past, before the
+// reader parses it: all of RFC 6455 §5's rules for a server reading client frames, the
+// close code's range (§7.4), and the gateway's frame and message limits. The checks
+// live here, on the byte stream, rather than in the reader, because they were first
+// written for a library that could not be trusted with them (gws v1.8.9 converted a
+// 64-bit payload length to int without checking its most significant bit and panicked
+// in its read goroutine, and reported a one-byte close payload as status code 3), and
+// because one streaming check fails a bad frame as soon as its header is in, whatever
+// reads the frames. A frame that breaks a rule fails the connection through fail
+// (which sends the close frame with the code the close table in close.go gives) and the
+// read returns errFrameRejected; the reader only ever parses valid frames.
 //
 // The guard holds no buffer of its own beyond one frame header (14 bytes): payload
 // bytes are counted, not copied (but for a close frame's two-byte code).
