@@ -304,7 +304,12 @@ func (s *socket) readFrame(c *Conn) (code int, reason string, done bool) {
 	switch op {
 	case ws.OpPing:
 		c.touch()
-		_ = s.writeFrame(ws.OpPong, p)
+		// Under WriteTimeout like every other write: a client that pings and never reads
+		// cannot hold its reader. A pong that cannot be written ends the connection.
+		_ = s.guard.SetWriteDeadline(time.Now().Add(s.g.limits.WriteTimeout.D()))
+		if err := s.writeFrame(ws.OpPong, p); err != nil {
+			return CloseAbnormal, "", true
+		}
 	case ws.OpPong:
 		c.touch()
 	case ws.OpClose:
