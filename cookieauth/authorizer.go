@@ -20,6 +20,7 @@ type Authorizer struct {
 	origins []originPattern
 	now     func() time.Time
 	parser  *jwt.Parser
+	claims  *claimSet
 }
 
 // Option adjusts an Authorizer.
@@ -67,6 +68,11 @@ func New(cfg Config, keys KeySource, opts ...Option) (*Authorizer, error) {
 		popts = append(popts, jwt.WithAudience(a.cfg.Audience))
 	}
 	a.parser = jwt.NewParser(popts...)
+	read := slices.Clone(cfg.ContextClaims)
+	if a.bound() {
+		read = append(read, cfg.CSRFClaim)
+	}
+	a.claims = newClaimSet(read...)
 	return a, nil
 }
 
@@ -149,7 +155,7 @@ func unauthorized(reason string) Decision { return Decision{Outcome: Unauthorize
 
 // session is one JWT cookie that verified.
 type session struct {
-	claims jwt.MapClaims
+	claims *claims
 	sub    string
 	exp    time.Time
 }
@@ -200,7 +206,7 @@ func (a *Authorizer) decide(ctx context.Context, in inputs) Decision {
 	// 5. The result.
 	d.Context = map[string]any{"sub": s.sub, "exp": float64(s.exp.Unix())}
 	for _, name := range a.cfg.ContextClaims {
-		switch v := s.claims[name].(type) {
+		switch v, _ := s.claims.value(name); v := v.(type) {
 		case string, bool, float64:
 			d.Context[name] = v
 		}
@@ -227,7 +233,7 @@ func (a *Authorizer) session(ctx context.Context, in inputs) (*session, Decision
 			d = unauthorized("JWT cookie value malformed")
 		} else if claims, vd := a.verify(ctx, raw); claims == nil {
 			d = vd
-		} else if sub, _ := claims["sub"].(string); sub == "" {
+		} else if sub := claims.str("sub"); sub == "" {
 			d = unauthorized("token has no sub")
 		} else {
 			exp, _ := claims.GetExpirationTime() // required and checked by the parser
@@ -264,9 +270,9 @@ func (d Decision) deny(reason string) Decision {
 }
 
 // verify checks the token. It returns the claims, or nil and the decision to return.
-func (a *Authorizer) verify(ctx context.Context, raw string) (jwt.MapClaims, Decision) {
+func (a *Authorizer) verify(ctx context.Context, raw string) (*claims, Decision) {
 	var keyErr error
-	claims := jwt.MapClaims{}
+	claims := a.claims.new()
 	tok, err := a.parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		alg := t.Method.Alg()
 		kid := ""
@@ -324,7 +330,7 @@ func tokenErrorReason(err error) string {
 }
 
 // checkCSRF returns why the CSRF check fails, or "" when it passes.
-func (a *Authorizer) checkCSRF(in inputs, claims jwt.MapClaims) string {
+func (a *Authorizer) checkCSRF(in inputs, claims *claims) string {
 	if a.bound() {
 		return a.boundTo(claims, in.presented)
 	}
@@ -349,11 +355,11 @@ func (a *Authorizer) checkCSRF(in inputs, claims jwt.MapClaims) string {
 // boundTo returns why the presented CSRF tokens are not all the binding claim of claims
 // (compared in constant time), or "" when they are. The CSRF cookie plays no part: a
 // cookie planted by a sibling host can neither pass nor fail this check.
-func (a *Authorizer) boundTo(claims jwt.MapClaims, presented []string) string {
+func (a *Authorizer) boundTo(claims *claims, presented []string) string {
 	if len(presented) == 0 {
 		return "no CSRF token presented (query parameter or subprotocol)"
 	}
-	bound, _ := claims[a.cfg.CSRFClaim].(string)
+	bound := claims.str(a.cfg.CSRFClaim)
 	if bound == "" {
 		return "token has no CSRF binding claim"
 	}
@@ -367,12 +373,38 @@ func (a *Authorizer) boundTo(claims jwt.MapClaims, presented []string) string {
 
 // resultSize is the size of the authorizer response API Gateway would see: principal,
 // context, and a policy on the method ARN (execute-api ARNs of $connect stay well under
-// the 512 bytes counted for the policy).
+// the 512 bytes counted for the policy). The context is marshalled only when a cheap
+// upper bound of its size (every byte escaped as \u00XX) does not already fit: the
+// marshal was an eighth of a decision's CPU, for a limit almost no session nears.
 func resultSize(d Decision) int {
+	const policyOverhead = 512
+	if n := len(d.PrincipalID) + contextSizeBound(d.Context) + policyOverhead; n <= MaxResultBytes {
+		return n
+	}
 	b, err := json.Marshal(d.Context)
 	if err != nil {
 		return MaxResultBytes + 1
 	}
-	const policyOverhead = 512
 	return len(d.PrincipalID) + len(b) + policyOverhead
+}
+
+// contextSizeBound is at least the length of ctx marshalled as JSON, for the values a
+// decision's context holds (strings, float64, bools); any other value makes it exceed
+// MaxResultBytes, so that the caller marshals.
+func contextSizeBound(ctx map[string]any) int {
+	n := 2 // {}
+	for k, v := range ctx {
+		n += 6*len(k) + 2 + 2 // "key": and a comma
+		switch v := v.(type) {
+		case string:
+			n += 6*len(v) + 2
+		case float64:
+			n += 24 // the longest float64 encoding/json writes, e.g. -1.2345678901234567e-308
+		case bool:
+			n += 5
+		default:
+			return MaxResultBytes + 1
+		}
+	}
+	return n
 }

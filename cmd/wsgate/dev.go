@@ -17,6 +17,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -55,6 +57,12 @@ type devInfo struct {
 	CAPool                         *x509.CertPool
 	// Chat is the running reference backend.
 	Chat *chat.Server
+	// HostileAddr serves the attack panel's hostile page (any host name: the sibling
+	// evil.{Domain} and the cross-site localhost).
+	HostileAddr string
+	// StopGateway stops the gateway alone (sockets close with 1001, the page and backend
+	// keep running); StartGateway starts it again on the same ports.
+	StopGateway, StartGateway func() error
 }
 
 // dev runs the whole system on loopback: the gateway with the built-in cookie authorizer
@@ -98,26 +106,30 @@ func defaultDevDir(getenv func(string) string) string {
 }
 
 func printDev(w io.Writer, d devInfo) {
+	evil := "evil." + d.Domain
 	fmt.Fprintf(w, `wsgate dev: the gateway, the cookie authorizer and the reference chat run on loopback.
 
   page        %s   (log in as alice or bob, password "demo")
   websocket   %s
   @connections http://%s/dev/@connections (SigV4, key generated for this run)
   local CA    %s
+  attack panel's hostile pages  https://%s:%d/ (same site) and https://localhost:%d/ (cross-site)
 
 The hosts must resolve to 127.0.0.1. Either start a throwaway Chromium profile that maps them:
 
   chromium --user-data-dir="$(mktemp -d)" --ignore-certificate-errors \
-    --host-resolver-rules="MAP %s 127.0.0.1, MAP %s 127.0.0.1" %s
+    --host-resolver-rules="MAP %s 127.0.0.1, MAP %s 127.0.0.1, MAP %s 127.0.0.1" %s
 
 or add this line to /etc/hosts and trust the CA in your browser (Chromium on Linux:
 certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n wsgate-dev -i %s):
 
-  127.0.0.1 %s %s
+  127.0.0.1 %s %s %s
 
 Open the page in two profiles (or one normal, one incognito window) to chat as two users.
+The page's "try an attack" panel and its /dev/ endpoints exist in wsgate dev only.
 Ctrl-C stops everything.
-`, d.UIURL, d.WSURL, d.ManagementAddr, d.CAFile, d.UIHost, d.WSHost, d.UIURL, d.CAFile, d.UIHost, d.WSHost)
+`, d.UIURL, d.WSURL, d.ManagementAddr, d.CAFile, evil, mustPort(d.HostileAddr), mustPort(d.HostileAddr),
+		d.UIHost, d.WSHost, evil, d.UIURL, d.CAFile, d.UIHost, d.WSHost, evil)
 }
 
 // runDev runs until ctx ends; ready is called once everything accepts connections.
@@ -138,7 +150,8 @@ func runDev(ctx context.Context, o devOptions, ready func(devInfo)) error {
 	if err != nil {
 		return fmt.Errorf("dev: local CA: %w", err)
 	}
-	leafCert, leafKey, err := ca.Leaf(uiHost, wsHost, "localhost")
+	// evil.{domain} and localhost are the attack panel's hostile origins.
+	leafCert, leafKey, err := ca.Leaf(uiHost, wsHost, "evil."+domain, "localhost")
 	if err != nil {
 		return fmt.Errorf("dev: certificate: %w", err)
 	}
@@ -170,6 +183,12 @@ func runDev(ctx context.Context, o devOptions, ready func(devInfo)) error {
 		return fmt.Errorf("dev: integration listener: %w", err)
 	}
 	defer inLn.Close()
+	hostileLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("dev: hostile page listener: %w", err)
+	}
+	defer hostileLn.Close()
+	hostilePort := hostileLn.Addr().(*net.TCPAddr).Port
 	uiOrigin := "https://" + hostPort(uiHost, uiLn.Addr().(*net.TCPAddr).Port)
 
 	secrets := map[string]string{
@@ -185,20 +204,17 @@ func runDev(ctx context.Context, o devOptions, ready func(devInfo)) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	gwReady := make(chan server.Addrs, 1)
-	gwDone := make(chan error, 1)
-	go func() {
-		gwDone <- server.Serve(ctx, cfg, server.Deps{
-			Getenv: func(name string) string { return secrets[name] },
-			Logger: o.Logger.With("component", "gateway"),
-		}, func(a server.Addrs) { gwReady <- a })
-	}()
-	var addrs server.Addrs
-	select {
-	case addrs = <-gwReady:
-	case err := <-gwDone:
+	// The gateway's refusals are kept for the page's dev-only /dev/refusals.
+	refusals := chat.NewRefusalLog(50)
+	gw := &devGateway{parent: ctx, cfg: cfg, failed: make(chan error, 1), deps: server.Deps{
+		Getenv: func(name string) string { return secrets[name] },
+		Logger: slog.New(refusals.Handler(o.Logger.Handler())).With("component", "gateway"),
+	}}
+	addrs, err := gw.start()
+	if err != nil {
 		return fmt.Errorf("dev: gateway: %w", err)
 	}
+	defer gw.stop()
 	wsPort := mustPort(addrs.WebSocket)
 
 	mgmtClient := apigatewaymanagementapi.NewFromConfig(aws.Config{
@@ -208,32 +224,52 @@ func runDev(ctx context.Context, o devOptions, ready func(devInfo)) error {
 		o.BaseEndpoint = aws.String("http://" + addrs.Management + "/" + cfg.Stage.StageName)
 	})
 	wsURL := "wss://" + hostPort(wsHost, wsPort) + "/"
+	pool := ca.Pool()
+	// The forged-cookie attempt's client: it trusts the local CA and dials the gateway's
+	// listener whatever the ws host resolves to here.
+	handshakeClient := &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addrs.WebSocket)
+		},
+	}}
+	defer handshakeClient.CloseIdleConnections()
+	evilHost := "evil." + domain
 	app, err := chat.New(chat.Options{
 		Domain: domain, UIOrigin: uiOrigin, WebSocketURL: wsURL,
 		Key: []byte(secrets["WSGATE_DEV_JWT_KEY"]), Connections: mgmtClient,
 		IntegrationSecret: integrationSecret, TokenTTL: o.TokenTTL,
-		Logger: o.Logger.With("component", "chat"),
+		Logger:          o.Logger.With("component", "chat"),
+		GatewayReadyURL: "http://" + addrs.Management + "/readyz",
+		Dev: &chat.DevOptions{Refusals: refusals, HandshakeClient: handshakeClient, HostilePages: []chat.HostilePage{
+			{Name: "sibling", URL: "https://" + hostPort(evilHost, hostilePort) + "/", Origin: "https://" + hostPort(evilHost, hostilePort)},
+			{Name: "cross-site", URL: "https://" + hostPort("localhost", hostilePort) + "/", Origin: "https://" + hostPort("localhost", hostilePort)},
+		}},
 	})
 	if err != nil {
-		cancel()
-		<-gwDone
 		return fmt.Errorf("dev: %w", err)
 	}
 	errLog := slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug)
-	uiSrv := &http.Server{Handler: app.Public(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog,
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}}
+	// One tls.Config per server: ServeTLS configures HTTP/2 in the one it is given.
+	tlsConfig := func() *tls.Config {
+		return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	}
+	uiSrv := &http.Server{Handler: app.Public(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog, TLSConfig: tlsConfig()}
 	inSrv := &http.Server{Handler: app.Integration(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
-	srvErr := make(chan error, 2)
+	hostileSrv := &http.Server{Handler: chat.HostileHandler(uiOrigin), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog, TLSConfig: tlsConfig()}
+	srvErr := make(chan error, 3)
 	go func() { srvErr <- uiSrv.ServeTLS(uiLn, "", "") }()
 	go func() { srvErr <- inSrv.Serve(inLn) }()
+	go func() { srvErr <- hostileSrv.ServeTLS(hostileLn, "", "") }()
 
-	pool := ca.Pool()
 	if ready != nil {
 		ready(devInfo{
 			UIURL: uiOrigin + "/", WSURL: wsURL, UIOrigin: uiOrigin,
 			UIHost: uiHost, WSHost: wsHost, Domain: domain,
 			UIAddr: uiLn.Addr().String(), WSAddr: addrs.WebSocket, ManagementAddr: addrs.Management,
-			CAFile: caFile, CAPool: pool, Chat: app,
+			CAFile: caFile, CAPool: pool, Chat: app, HostileAddr: hostileLn.Addr().String(),
+			StopGateway:  gw.stop,
+			StartGateway: func() error { _, err := gw.start(); return err },
 		})
 	}
 
@@ -242,17 +278,17 @@ func runDev(ctx context.Context, o devOptions, ready func(devInfo)) error {
 	case <-ctx.Done():
 	case err := <-srvErr:
 		runErr = err
-	case err := <-gwDone:
-		gwDone <- err
+	case err := <-gw.failed:
 		runErr = fmt.Errorf("gateway stopped: %v", err)
 	}
 	cancel()
 	// The gateway closes its sockets first: their $disconnect calls reach the backend.
-	gwErr := <-gwDone
+	gwErr := gw.stop()
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer scancel()
 	_ = uiSrv.Shutdown(sctx)
 	_ = inSrv.Shutdown(sctx)
+	_ = hostileSrv.Shutdown(sctx)
 	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) {
 		return fmt.Errorf("dev: %w", runErr)
 	}
@@ -260,6 +296,82 @@ func runDev(ctx context.Context, o devOptions, ready func(devInfo)) error {
 		return fmt.Errorf("dev: gateway: %w", gwErr)
 	}
 	return nil
+}
+
+// devGateway is the gateway of `wsgate dev`, which can be stopped and started again on
+// the same ports while the page and backend keep running (the browser tests stop it to
+// see the page report "gateway unreachable" and reconnect).
+type devGateway struct {
+	parent context.Context
+	cfg    *config.Config
+	deps   server.Deps
+	// failed receives the error of a run that ended without stop.
+	failed chan error
+
+	mu     sync.Mutex
+	listen [2]string // the first run's WebSocket and management addresses
+	run    *devGatewayRun
+}
+
+type devGatewayRun struct {
+	cancel   context.CancelFunc
+	stopping atomic.Bool
+	exited   chan struct{}
+	err      error
+}
+
+// start runs the gateway and returns once it listens.
+func (g *devGateway) start() (server.Addrs, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.run != nil {
+		return server.Addrs{}, errors.New("the gateway is running")
+	}
+	cfg := *g.cfg
+	if g.listen[0] != "" {
+		cfg.Server.Listen, cfg.Server.ManagementListen = g.listen[0], g.listen[1]
+	}
+	ctx, cancel := context.WithCancel(g.parent)
+	ready := make(chan server.Addrs, 1)
+	done := make(chan error, 1)
+	go func() { done <- server.Serve(ctx, &cfg, g.deps, func(a server.Addrs) { ready <- a }) }()
+	var addrs server.Addrs
+	select {
+	case addrs = <-ready:
+	case err := <-done:
+		cancel()
+		return server.Addrs{}, err
+	}
+	run := &devGatewayRun{cancel: cancel, exited: make(chan struct{})}
+	go func() {
+		run.err = <-done
+		close(run.exited)
+		if !run.stopping.Load() {
+			select {
+			case g.failed <- run.err:
+			default:
+			}
+		}
+	}()
+	g.run = run
+	g.listen = [2]string{addrs.WebSocket, addrs.Management}
+	return addrs, nil
+}
+
+// stop shuts the running gateway down (1001 to every socket, $disconnect for each) and
+// waits for it; it does nothing when none runs.
+func (g *devGateway) stop() error {
+	g.mu.Lock()
+	run := g.run
+	g.run = nil
+	g.mu.Unlock()
+	if run == nil {
+		return nil
+	}
+	run.stopping.Store(true)
+	run.cancel()
+	<-run.exited
+	return run.err
 }
 
 // devConfig is the gateway configuration of `wsgate dev`: the chat's routes on HTTP
@@ -303,6 +415,7 @@ func devConfig(o devOptions, domain, uiOrigin, backend, integrationSecret, certF
 			config.RouteConnect:    {AuthorizationType: "CUSTOM", AuthorizerID: "cookie", Target: "integrations/connect"},
 			config.RouteDisconnect: {Target: "integrations/disconnect"},
 			"send":                 {Target: "integrations/message"},
+			"who":                  {Target: "integrations/message"},
 			config.RouteDefault:    {Target: "integrations/unknown", RouteResponseSelectionExpression: "$default"},
 		},
 		Server: config.Server{

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -40,14 +41,15 @@ type devRun struct {
 
 // startDev runs runDev on port 0 with its CA in a temporary directory until the test
 // ends.
-func startDev(t *testing.T) *devRun {
+func startDev(t *testing.T, tokenTTL time.Duration) *devRun {
 	t.Helper()
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan devInfo, 1)
 	done := make(chan error, 1)
+	o := devOptions{Dir: t.TempDir(), TokenTTL: tokenTTL, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	go func() {
-		done <- runDev(ctx, devOptions{Dir: t.TempDir(), Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, func(d devInfo) { ready <- d })
+		done <- runDev(ctx, o, func(d devInfo) { ready <- d })
 	}()
 	var d devInfo
 	select {
@@ -282,6 +284,12 @@ func (tb *tab) waitHistory(from int, state string) {
 	}))
 }
 
+// said returns what the page said with the first state since history entry from.
+func (tb *tab) said(from int, state string) string {
+	tb.t.Helper()
+	return eval[string](tb, fmt.Sprintf(`chat.details[chat.history.indexOf(%q, %d)] ?? "state not shown"`, state, from))
+}
+
 // login opens the page and logs in as user; it returns when the socket is open.
 func (tb *tab) login(d *devRun, user string) {
 	tb.t.Helper()
@@ -434,7 +442,7 @@ ws.onclose = (e) => { if (r.dataset.state !== "open") { r.dataset.state = "refus
 // cases of the reference app's security model.
 func TestBrowser(t *testing.T) {
 	start := time.Now()
-	d := startDev(t)
+	d := startDev(t, 0)
 	b := browser(t, d.UIHost, d.WSHost, "evil.test", "evil."+d.Domain, "other."+d.Domain)
 	t.Logf("dev + chromium started in %v", time.Since(start).Round(time.Millisecond))
 
@@ -469,10 +477,13 @@ func TestBrowser(t *testing.T) {
 	t.Run("2 no login: handshake refused 401", func(t *testing.T) {
 		p := newTab(t, b, true)
 		p.do(chromedp.Navigate(d.UIURL), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`)))
+		if !eval[bool](p, `document.getElementById("connect-btn").disabled`) {
+			t.Error("Connect is enabled without a session")
+		}
 		n, c, h := len(d.refusals()), p.consoleCount(), p.historyLen()
-		p.do(chromedp.Click(chromedp.CSS("#connect-btn")))
-		p.waitHistory(h, "refused 1006")
-		p.do(chromedp.WaitVisible(`//p[@id="state-detail"][contains(., "401")]`))
+		eval[bool](p, `chat.connect(), true`)
+		p.waitHistory(h, "unauthenticated 1006")
+		p.do(chromedp.WaitVisible(`//span[@id="state-detail"][contains(., "no valid session: log in · the gateway logged: 401 authorizer_unauthorized")]`))
 		p.waitConsole(c, "HTTP Authentication failed")
 		if r := d.waitRefusal(t, n); r.Status != 401 || !strings.Contains(r.Reason, "Cookie missing") {
 			t.Errorf("gateway refusal = %+v, want 401 for the missing Cookie", r)
@@ -529,6 +540,11 @@ func TestBrowser(t *testing.T) {
 		}
 		// The page backs off and reconnects with its own token.
 		alice.waitHistory(h, "open")
+		said := alice.said(h, "refused 1006")
+		if r := d.refusals()[n]; !strings.Contains(said, "the CSRF token presented does not match this session") ||
+			!strings.Contains(said, fmt.Sprintf("the gateway logged: %d %s — %s", r.Status, r.Outcome, r.Reason)) {
+			t.Errorf("the page said %q for the refusal %+v", said, r)
+		}
 	})
 
 	t.Run("5 logout closes the socket; an expired JWT cannot reconnect", func(t *testing.T) {
@@ -557,8 +573,8 @@ func TestBrowser(t *testing.T) {
 		alice.setCookie(d, chat.SessionCookie, csrf, "", true, network.CookieSameSiteStrict)
 		n, c := len(d.refusals()), alice.consoleCount()
 		h = alice.historyLen()
-		alice.do(chromedp.Click(chromedp.CSS("#connect-btn")))
-		alice.waitHistory(h, "refused 1006")
+		eval[bool](alice, `chat.connect(), true`)
+		alice.waitHistory(h, "expired 1006")
 		alice.waitConsole(c, "HTTP Authentication failed")
 		if r := d.waitRefusal(t, n); r.Status != 401 || !strings.Contains(r.Reason, "expired") {
 			t.Errorf("gateway refusal = %+v, want 401 token expired", r)
@@ -580,11 +596,11 @@ func TestBrowser(t *testing.T) {
 		alice.setCookie(d, "JWT", tok, d.Domain, true, network.CookieSameSiteLax)
 		h := alice.historyLen()
 		alice.do(chromedp.Click(chromedp.CSS("#disconnect-btn")))
-		alice.waitHistory(h, "closed 1000")
+		alice.waitHistory(h, "disconnected 1000")
 		h = alice.historyLen()
 		alice.do(chromedp.Click(chromedp.CSS("#connect-btn")))
 		alice.waitHistory(h, "open")
-		alice.waitHistory(h, "closed 1008")
+		alice.waitHistory(h, "expired 1008")
 		alice.do(chromedp.WaitVisible(chromedp.CSS(`#close-code[data-code="1008"]`)))
 		if !strings.Contains(d.logs.String(), `"disconnectStatusCode":1008`) {
 			t.Error("the gateway logged no disconnect with 1008")
@@ -618,6 +634,12 @@ func TestBrowser(t *testing.T) {
 		alice.waitHistory(h, "refused 1006")
 		if r := d.waitRefusal(t, n); r.Status != 401 || !strings.Contains(r.Reason, "Cookie missing") {
 			t.Errorf("host-only cookies: gateway refusal = %+v, want 401 (no Cookie header reached the ws host)", r)
+		}
+		// The UI host's session is valid, so the page does not claim there is none: it
+		// says the gateway refused anyway, and why, from the gateway's log.
+		if said := alice.said(h, "refused 1006"); !strings.Contains(said, "look valid to this page's server, yet the gateway refused") ||
+			!strings.Contains(said, "the gateway logged: 401 authorizer_unauthorized — identity source route.request.header.Cookie missing") {
+			t.Errorf("host-only cookies: the page said %q", said)
 		}
 		if user := eval[string](alice, `fetch("/api/session").then(r => r.json()).then(s => s.user)`); user != "alice" {
 			t.Errorf("the UI host should still see the session, got user %q", user)
@@ -697,8 +719,8 @@ func TestBrowser(t *testing.T) {
 		alice.do(chromedp.Click(chromedp.CSS("#logout-btn")))
 		alice.waitHistory(h, "closed 1000")
 		n, h = len(d.refusals()), alice.historyLen()
-		alice.do(chromedp.Click(chromedp.CSS("#connect-btn")))
-		alice.waitHistory(h, "refused 1006")
+		eval[bool](alice, `chat.connect(), true`)
+		alice.waitHistory(h, "unauthenticated 1006")
 		if r := d.waitRefusal(t, n); r.Status != 403 || !strings.Contains(r.Reason, "CSRF") {
 			t.Errorf("alice's page with only the attacker's JWT: refusal %+v, want 403 on the CSRF token", r)
 		}
@@ -707,7 +729,171 @@ func TestBrowser(t *testing.T) {
 		}
 		alice.screenshot("state8-sibling-tossed-cookies.png")
 	})
+
+	t.Run("9 presence, timestamps, own disconnect, send disabled while closed", func(t *testing.T) {
+		alice, bob := newTab(t, b, true), newTab(t, b, true)
+		alice.login(d, "alice")
+		bob.login(d, "bob")
+		for _, tb := range []*tab{alice, bob} {
+			tb.do(
+				chromedp.WaitVisible(chromedp.CSS(`#presence li[data-user="alice"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`#presence li[data-user="bob"]`)),
+			)
+		}
+		sent := time.Now()
+		alice.do(
+			chromedp.SetValue(chromedp.CSS("#text"), "stamped"),
+			chromedp.Click(chromedp.CSS("#send-btn")),
+			chromedp.WaitVisible(`//ul[@id="messages"]/li[contains(., "alice: stamped")]/time`),
+		)
+		stamp := eval[string](bob, `new Promise(r => { const f = () => { const t = [...document.querySelectorAll("#messages li")].find(li => li.textContent.includes("alice: stamped"))?.querySelector("time"); t ? r(t.dateTime) : setTimeout(f, 50); }; f(); })`)
+		at, err := time.Parse(time.RFC3339, stamp)
+		if err != nil || at.Before(sent.Add(-2*time.Second)) || at.After(time.Now().Add(2*time.Second)) {
+			t.Errorf("message timestamp %q (%v), want RFC 3339 close to %v", stamp, err, sent)
+		}
+		if shown := eval[string](bob, `document.querySelector("#messages li time").textContent`); !regexp.MustCompile(`^\d{2}:\d{2}:\d{2}`).MatchString(shown) {
+			t.Errorf("shown time %q, want HH:MM:SS", shown)
+		}
+		alice.screenshot("state9-connected-presence.png")
+
+		h := alice.historyLen()
+		alice.do(chromedp.Click(chromedp.CSS("#disconnect-btn")))
+		alice.waitHistory(h, "disconnected 1000")
+		alice.do(chromedp.WaitVisible(`//span[@id="state-detail"][.="you disconnected"]`))
+		if got := eval[string](alice, `document.getElementById("state").textContent`); got != "disconnected" {
+			t.Errorf("state label %q after own disconnect, want disconnected", got)
+		}
+		if got := eval[string](alice, `getComputedStyle(document.getElementById("state")).backgroundColor`); got == "rgb(179, 38, 30)" {
+			t.Error("own disconnect is shown in the error colour")
+		}
+		disabled := eval[map[string]bool](alice, `Object.fromEntries(["send-btn", "text", "to", "connect-btn", "disconnect-btn"].map(id => [id, document.getElementById(id).disabled]))`)
+		if want := map[string]bool{"send-btn": true, "text": true, "to": true, "connect-btn": false, "disconnect-btn": true}; !maps.Equal(disabled, want) {
+			t.Errorf("disabled controls after own disconnect = %v, want %v", disabled, want)
+		}
+		if hint := eval[string](alice, `document.getElementById("send-hint").textContent`); !strings.Contains(hint, "Not connected") {
+			t.Errorf("send hint %q", hint)
+		}
+		bob.do(chromedp.WaitNotPresent(chromedp.CSS(`#presence li[data-user="alice"]`)))
+		alice.screenshot("state9-own-disconnect.png")
+
+		h = alice.historyLen()
+		alice.do(chromedp.Click(chromedp.CSS("#connect-btn")))
+		alice.waitHistory(h, "open")
+		bob.do(chromedp.WaitVisible(chromedp.CSS(`#presence li[data-user="alice"]`)))
+		if eval[bool](alice, `document.getElementById("send-btn").disabled`) {
+			t.Error("Send is disabled while the socket is open")
+		}
+	})
+
+	t.Run("10 try an attack: each refusal as the gateway logged it", func(t *testing.T) {
+		alice := newTab(t, b, true)
+		alice.login(d, "alice")
+		before := d.Chat.Stats()
+		for _, a := range []struct{ button, result, reason string }{
+			{"#attack-sibling", "#result-sibling", "Origin not allowed"},
+			{"#attack-cross-site", "#result-cross-site", "Cookie missing"},
+			{"#attack-forged", "#result-forged", "signature invalid"},
+			{"#attack-nocsrf", "#result-nocsrf", "CSRF"},
+		} {
+			n := len(d.refusals())
+			alice.do(chromedp.Click(chromedp.CSS(a.button)), chromedp.WaitVisible(chromedp.CSS(a.result+`[data-status]`)))
+			logged := d.waitRefusal(t, n)
+			if !strings.Contains(logged.Reason, a.reason) {
+				t.Errorf("%s: the gateway logged %+v, want a reason with %q", a.button, logged, a.reason)
+			}
+			shown := eval[map[string]string](alice, fmt.Sprintf(`({...document.querySelector(%q).dataset, text: document.querySelector(%q).textContent})`, a.result, a.result))
+			if shown["status"] != fmt.Sprint(logged.Status) || shown["reason"] != logged.Reason ||
+				!strings.Contains(shown["text"], fmt.Sprintf("%d %s — %s", logged.Status, logged.Outcome, logged.Reason)) {
+				t.Errorf("%s: the page shows %v, the gateway logged %+v", a.button, shown, logged)
+			}
+		}
+		if got := eval[string](alice, `document.getElementById("result-forged").textContent`); !strings.Contains(got, "HTTP 401") {
+			t.Errorf("forged cookie: the backend's handshake status is not shown: %q", got)
+		}
+		if after := d.Chat.Stats(); after.Connects != before.Connects {
+			t.Errorf("an attack reached $connect: %+v → %+v", before, after)
+		}
+		if st := eval[string](alice, `chat.state`); st != "open" {
+			t.Errorf("the page's own socket is %q after the attacks, want open", st)
+		}
+		alice.screenshot("state10-attack-panel.png")
+	})
+
+	// Last: it stops the gateway.
+	t.Run("11 gateway stopped: unreachable, countdown, reconnected when it is back", func(t *testing.T) {
+		alice := newTab(t, b, true)
+		alice.login(d, "alice")
+		// A longer first delay, so that the countdown is seen ticking.
+		eval[bool](alice, `chat.backoff = {baseMs: 4000, capMs: 4000}, true`)
+		h := alice.historyLen()
+		stopped := time.Now()
+		if err := d.StopGateway(); err != nil {
+			t.Fatalf("stopping the gateway: %v", err)
+		}
+		alice.waitHistory(h, "retrying 1001")
+		alice.waitHistory(h, "unreachable 1006")
+		t.Logf("gateway stopped → page shows unreachable: %v, the first retry's delay (2–4 s here) included (noisy: shared machine)", time.Since(stopped).Round(time.Millisecond))
+		alice.do(chromedp.WaitVisible(chromedp.CSS(`#retry[data-seconds]`)))
+		line := eval[string](alice, `document.querySelector(".state-line").innerText.replace(/\s+/g, " ")`)
+		if !regexp.MustCompile(`gateway unreachable code 1006 gateway unreachable, retrying in [1-4] s`).MatchString(line) {
+			t.Errorf("state line %q, want gateway unreachable, retrying in N s", line)
+		}
+		first := eval[int](alice, `+document.getElementById("retry").dataset.seconds`)
+		alice.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Poll[bool](fmt.Sprintf(`+document.getElementById("retry").dataset.seconds < %d`, first),
+				chromedp.WithPollingTimeout(5*time.Second))(ctx, tg)
+			return err
+		}))
+		if !eval[bool](alice, `document.getElementById("send-btn").disabled && !document.getElementById("disconnect-btn").disabled && !document.getElementById("retry-btn").hidden`) {
+			t.Error("while unreachable: Send must be disabled, Disconnect and Retry now offered")
+		}
+		if got := eval[string](alice, `document.getElementById("me-name").textContent`); got != "alice" {
+			t.Errorf("while the gateway is down the page shows user %q, want alice (the session is valid)", got)
+		}
+		alice.screenshot("state11-gateway-unreachable.png")
+
+		if err := d.StartGateway(); err != nil {
+			t.Fatalf("starting the gateway again: %v", err)
+		}
+		restarted := time.Now()
+		h = alice.historyLen()
+		alice.waitHistory(h, "open")
+		t.Logf("gateway started → page reconnected: %v, at most the pending retry's delay (2–4 s here; noisy: shared machine)", time.Since(restarted).Round(time.Millisecond))
+		alice.do(chromedp.WaitVisible(chromedp.CSS(`#presence li[data-user="alice"]`)))
+		if eval[bool](alice, `document.getElementById("send-btn").disabled || !document.getElementById("retry").hidden`) {
+			t.Error("after reconnecting: Send disabled or a retry still pending")
+		}
+		alice.screenshot("state11-reconnected.png")
+	})
 	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestBrowserSessionExpiry runs `wsgate dev --token-ttl 3s`: the gateway closes the
+// socket with 1008 when the JWT expires, and the page says the session expired, shows
+// the login form and does not retry.
+func TestBrowserSessionExpiry(t *testing.T) {
+	d := startDev(t, 3*time.Second)
+	b := browser(t, d.UIHost, d.WSHost)
+	alice := newTab(t, b, true)
+	alice.login(d, "alice")
+	alice.waitHistory(0, "expired 1008")
+	alice.do(
+		chromedp.WaitVisible(`//span[@id="state-detail"][contains(., 'session expired (1008 "Credential expired"): log in again')]`),
+		chromedp.WaitVisible(chromedp.CSS("#login")),
+	)
+	if got := eval[string](alice, `document.getElementById("state").textContent`); got != "session expired" {
+		t.Errorf("state label %q", got)
+	}
+	if eval[bool](alice, `chat.wanted || chat.retryAt !== 0 || !document.getElementById("retry").hidden || !document.getElementById("connect-btn").disabled`) {
+		t.Error("after expiry the page retries or offers Connect without a session")
+	}
+	if got := eval[string](alice, `document.querySelector("#presence").textContent`); got != "— (not connected)" {
+		t.Errorf("presence after expiry %q", got)
+	}
+	if strings.Contains(eval[string](alice, `chat.history.join(",")`), "401") {
+		t.Error("the page explained the expiry as a 401")
+	}
+	alice.screenshot("state12-session-expired.png")
 }
 
 // tossSite serves https://{host}:PORT/ for any host: a page whose script sets cookies
@@ -816,8 +1002,8 @@ func TestDevCommand(t *testing.T) {
 	}
 	text := out.String()
 	for _, want := range []string{
-		`--host-resolver-rules="MAP ui.dev.example.test 127.0.0.1, MAP ws.dev.example.test 127.0.0.1"`,
-		"127.0.0.1 ui.dev.example.test ws.dev.example.test",
+		`--host-resolver-rules="MAP ui.dev.example.test 127.0.0.1, MAP ws.dev.example.test 127.0.0.1, MAP evil.dev.example.test 127.0.0.1"`,
+		"127.0.0.1 ui.dev.example.test ws.dev.example.test evil.dev.example.test",
 		filepath.Join(dir, "ca.pem"),
 		"wss://ws.dev.example.test:",
 	} {

@@ -49,6 +49,7 @@ type loadConfig struct {
 	region    string
 
 	slow     float64       // share of slow readers (fanout)
+	rounds   int           // batch posts (broadcast)
 	stallFor time.Duration // how long a slow reader stalls per message
 
 	hold       time.Duration // idle: how long connections stay open before measuring

@@ -3,7 +3,7 @@
 // @connections traffic, and reports latency percentiles, throughput, errors and the
 // gateway's RSS and CPU read from /proc.
 //
-//	wsload SCENARIO [flags]     scenarios: idle, connect, push, route, fanout, soak
+//	wsload SCENARIO [flags]     scenarios: idle, connect, push, route, fanout, broadcast, soak
 //	wsload backend [flags]      the HTTP integration backend the bench config calls
 //	wsload report [flags] FILE… the medians of JSON reports as a Markdown results file
 //
@@ -37,7 +37,7 @@ func main() {
 	}
 }
 
-const usage = "usage: wsload {idle|connect|push|route|fanout|soak|backend|report} [flags]"
+const usage = "usage: wsload {idle|connect|push|route|fanout|broadcast|soak|backend|report} [flags]"
 
 func selfPID() int { return os.Getpid() }
 
@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return backendCmd(ctx, args[1:], stdout, stderr)
 	case "report":
 		return reportCmd(args[1:], stdout, stderr)
-	case "idle", "connect", "push", "route", "fanout", "soak":
+	case "idle", "connect", "push", "route", "fanout", "broadcast", "soak":
 	default:
 		return fmt.Errorf("unknown scenario %q; %s", args[0], usage)
 	}
@@ -80,6 +80,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&c.region, "region", "us-east-1", "SigV4 region")
 	fs.Float64Var(&c.slow, "slow", 0.05, "fanout: share of slow readers")
 	fs.DurationVar(&c.stallFor, "stall", time.Minute, "fanout: how long a slow reader stalls on each message")
+	fs.IntVar(&c.rounds, "rounds", 20, "broadcast: batch posts, one after the other")
 	fs.DurationVar(&c.hold, "hold", 10*time.Second, "idle: how long connections stay idle before measuring")
 	fs.DurationVar(&c.sampleEach, "sample", 10*time.Second, "soak: sampling period")
 	fs.Float64Var(&c.routeRate, "route-rate", 500, "soak: route messages per second (-rate is the POSTs)")
@@ -155,6 +156,8 @@ func (l *loader) runScenario(ctx context.Context, scenario string) (*Report, err
 		return l.route(ctx)
 	case "fanout":
 		return l.fanout(ctx)
+	case "broadcast":
+		return l.broadcast(ctx)
 	case "soak":
 		return l.soak(ctx)
 	}

@@ -78,6 +78,7 @@ func TestSmoke(t *testing.T) {
 		{"push", func(c *loadConfig) { c.signed = true }, []string{"posts_per_s", "delivered"}},
 		{"route", nil, []string{"messages_per_s", "received"}},
 		{"fanout", func(c *loadConfig) { c.duration = 500 * time.Millisecond }, []string{"deliveries_per_s_base", "deliveries_per_s_slow", "slow_readers", "rss_max_mib"}},
+		{"broadcast", func(c *loadConfig) { c.signed, c.rounds = true, 3 }, []string{"conns", "rounds"}},
 		{"soak", func(c *loadConfig) { c.duration = 2 * time.Second; c.rate = 50 }, []string{"messages_per_s", "posts_200"}},
 	}
 	groups := map[string]*group{}

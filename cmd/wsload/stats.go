@@ -249,3 +249,22 @@ func (m cpuMeter) cores() float64 {
 	}
 	return float64(st.CPU-m.start.CPU) / float64(wall)
 }
+
+// merge adds o's samples to r, shard by shard.
+func (r *recorder) merge(o *recorder) {
+	for i := range o.shards {
+		src := &o.shards[i]
+		src.mu.Lock()
+		if src.h != nil {
+			dst := &r.shards[i]
+			dst.mu.Lock()
+			if dst.h == nil {
+				dst.h = newHistogram()
+			}
+			dst.h.Merge(src.h)
+			dst.max = max(dst.max, src.max)
+			dst.mu.Unlock()
+		}
+		src.mu.Unlock()
+	}
+}

@@ -15,7 +15,15 @@
 // sibling host can plant (a second JWT, a CSRF-TOKEN) refuses the page or swaps its
 // session: see docs/authorizer.md. Messages reach the backend through a message route; the backend delivers
 // them with the @connections API (PostToConnection), forgetting connection ids that are
-// gone, and POST /logout closes the user's sockets (DeleteConnection).
+// gone, and POST /logout closes the user's sockets (DeleteConnection). Presence (who is
+// online) is pushed from the $connect and $disconnect integrations to the other
+// connections, and to a new one when it asks with the "who" action once open (API
+// Gateway establishes a connection only after its $connect integration returns).
+//
+// A browser reports every refused handshake as close code 1006; POST /api/ws-check tells
+// the page what its session, CSRF token, Origin and the gateway's readiness amount to, so
+// that it can say which refusal it was. With Options.Dev (`wsgate dev` only) the page
+// also gets the gateway's recent refusals and an attack panel (dev.go).
 //
 // The backend has two surfaces: [Server.Public] (the page, login, logout), which
 // browsers reach, and [Server.Integration] (the gateway's HTTP integrations), which
@@ -103,6 +111,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
+	// GatewayReadyURL, when set, is the gateway's readiness endpoint (wsgate's /readyz):
+	// POST /api/ws-check asks it, so that the page can tell "gateway unreachable" from a
+	// refused handshake. Default: the check answers "unknown" for the gateway.
+	GatewayReadyURL string
+	// Dev, when set, turns on the dev-only endpoints under /dev/ (the gateway's recent
+	// refusals, the attack panel's server-side attempt). Never set it in production.
+	Dev *DevOptions
 }
 
 // Server is the chat backend.
@@ -116,6 +131,8 @@ type Server struct {
 	users map[string]map[string]struct{} // principal → connection ids
 
 	stats Stats
+
+	readyClient *http.Client // asks Options.GatewayReadyURL
 }
 
 // Stats count what the backend saw, for tests and the page's status line.
@@ -153,6 +170,7 @@ func New(opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.readyClient = &http.Client{Timeout: time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return s, nil
 }
 
@@ -229,6 +247,36 @@ func (s *Server) session(r *http.Request) (principal string, claims jwt.MapClaim
 	return "", nil
 }
 
+// sessionState is what a request's cookies amount to: "valid" (session returns the
+// principal), "expired" (a JWT bound to the host-only cookie verifies but for its
+// expiry), or "none".
+func (s *Server) sessionState(r *http.Request) (state, principal string, claims jwt.MapClaims) {
+	if p, c := s.session(r); p != "" {
+		return "valid", p, c
+	}
+	hc, err := r.Cookie(SessionCookie)
+	if err != nil || hc.Value == "" {
+		return "none", "", nil
+	}
+	jwts := r.CookiesNamed(JWTCookie)
+	if len(jwts) > maxJWTCookies {
+		return "none", "", nil
+	}
+	for _, c := range jwts {
+		claims := jwt.MapClaims{}
+		_, err := jwt.ParseWithClaims(c.Value, claims, func(*jwt.Token) (any, error) { return s.opts.Key, nil },
+			jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
+		if !errors.Is(err, jwt.ErrTokenExpired) {
+			continue
+		}
+		bound, _ := claims[CSRFClaim].(string)
+		if bound != "" && constantEqual(bound, hc.Value) {
+			return "expired", "", nil
+		}
+	}
+	return "none", "", nil
+}
+
 // register records an open connection.
 func (s *Server) register(id, principal string) {
 	s.mu.Lock()
@@ -269,11 +317,61 @@ type Message struct {
 
 // Push is what the backend sends to pages through @connections.
 type Push struct {
-	Type string `json:"type"` // "message" or "error"
+	Type string `json:"type"` // "message", "presence" or "error"
 	From string `json:"from,omitempty"`
 	To   string `json:"to,omitempty"`
-	Text string `json:"text"`
+	Text string `json:"text,omitempty"`
 	At   string `json:"at,omitempty"`
+	// Online lists the users with at least one open connection (type "presence").
+	Online []string `json:"online,omitempty"`
+}
+
+// Online returns the users with at least one open connection, sorted.
+func (s *Server) Online() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.onlineLocked()
+}
+
+func (s *Server) onlineLocked() []string {
+	out := make([]string, 0, len(s.users))
+	for u := range s.users {
+		out = append(out, u)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// presenceTimeout bounds a presence broadcast: it runs inside $connect and $disconnect,
+// and must not hold them up when @connections is slow (a gateway shutting down).
+const presenceTimeout = 2 * time.Second
+
+// broadcastPresence pushes who is online to every open connection except skip (the
+// connection whose $connect is running: it cannot receive until it is open, and asks
+// with the "who" action then, as on API Gateway).
+func (s *Server) broadcastPresence(ctx context.Context, skip string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), presenceTimeout)
+	defer cancel()
+	s.mu.Lock()
+	online := s.onlineLocked()
+	ids := make([]string, 0, len(s.conns))
+	for id := range s.conns {
+		if id != skip {
+			ids = append(ids, id)
+		}
+	}
+	s.mu.Unlock()
+	sort.Strings(ids)
+	b, _ := json.Marshal(Push{Type: "presence", Online: online, At: s.now().UTC().Format(time.RFC3339)})
+	for _, id := range ids {
+		switch err := s.post(ctx, id, b); {
+		case err == nil:
+		case isGone(err):
+			s.forget(id, true)
+		default:
+			s.log.Debug("presence not delivered", "connectionId", id, "error", err.Error())
+		}
+	}
 }
 
 // deliver sends m to the recipients' connections (everyone's when to is empty, else

@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -40,9 +41,23 @@ func (f *fakeConnections) DeleteConnection(_ context.Context, in *apigatewaymana
 	return &apigatewaymanagementapi.DeleteConnectionOutput{}, nil
 }
 
+// ofType returns the pushes to id whose type is typ.
+func (f *fakeConnections) ofType(id, typ string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, p := range f.posts[id] {
+		var m Push
+		if json.Unmarshal([]byte(p), &m) == nil && m.Type == typ {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 const origin = "https://ui.dev.example.test"
 
-func newTestServer(t *testing.T) (*Server, *fakeConnections) {
+func newTestServer(t testing.TB) (*Server, *fakeConnections) {
 	t.Helper()
 	fc := &fakeConnections{gone: map[string]bool{}, posts: map[string][]string{}}
 	s, err := New(Options{Domain: "dev.example.test", UIOrigin: origin, WebSocketURL: "wss://ws.dev.example.test/",
@@ -155,7 +170,7 @@ func TestDeliverForgetsGoneAndLogoutDeletes(t *testing.T) {
 	if got := s.Stats(); got.Gone != 1 || got.Messages != 1 || got.Open != 2 {
 		t.Errorf("stats = %+v", got)
 	}
-	if len(fc.posts["a1"]) != 1 || len(fc.posts["b1"]) != 1 || !strings.Contains(fc.posts["b1"][0], `"from":"alice"`) {
+	if a, b := fc.ofType("a1", "message"), fc.ofType("b1", "message"); len(a) != 1 || len(b) != 1 || !strings.Contains(b[0], `"from":"alice"`) {
 		t.Errorf("posts = %v", fc.posts)
 	}
 
@@ -236,5 +251,170 @@ func TestConnectSelectsSubprotocol(t *testing.T) {
 		if w.Code != 200 || w.Header().Get("Sec-WebSocket-Protocol") != tc.want {
 			t.Errorf("offered %q: %d, Sec-WebSocket-Protocol %q, want %q", tc.offered, w.Code, w.Header().Get("Sec-WebSocket-Protocol"), tc.want)
 		}
+	}
+}
+
+// Presence: $connect tells the others who is online (not the connecting one, which
+// cannot receive yet), "who" answers the asking connection, $disconnect tells the rest.
+func TestPresence(t *testing.T) {
+	s, fc := newTestServer(t)
+	in := s.Integration()
+	sec := func(id, p string) map[string]string {
+		return map[string]string{"X-Connection-Id": id, "X-Principal": p, IntegrationSecretHeader: "s3cret"}
+	}
+	online := func(push string) []string {
+		var m Push
+		if err := json.Unmarshal([]byte(push), &m); err != nil {
+			t.Fatal(err)
+		}
+		return m.Online
+	}
+	do(t, in, "POST", "/connect", "", sec("a1", "alice"))
+	if got := fc.ofType("a1", "presence"); len(got) != 0 {
+		t.Errorf("the connecting connection got %v during its own $connect", got)
+	}
+	do(t, in, "POST", "/connect", "", sec("b1", "bob"))
+	if got := fc.ofType("a1", "presence"); len(got) != 1 || !cmp.Equal(online(got[0]), []string{"alice", "bob"}) {
+		t.Errorf("alice's presence pushes after bob's $connect = %v", got)
+	}
+	if w := do(t, in, "POST", "/message", `{"action":"who"}`, sec("b1", "bob")); w.Code != 200 {
+		t.Fatalf("who: %d", w.Code)
+	}
+	if got := fc.ofType("b1", "presence"); len(got) != 1 || !cmp.Equal(online(got[0]), []string{"alice", "bob"}) {
+		t.Errorf("bob's answer to who = %v", got)
+	}
+	do(t, in, "POST", "/disconnect", "", sec("b1", "bob"))
+	got := fc.ofType("a1", "presence")
+	if len(got) != 2 || !cmp.Equal(online(got[1]), []string{"alice"}) {
+		t.Errorf("alice's presence pushes after bob's $disconnect = %v", got)
+	}
+	if s.Stats().Messages != 0 {
+		t.Errorf("who counted as a message: %+v", s.Stats())
+	}
+}
+
+// POST /api/ws-check tells the page what a refused handshake means: the session
+// (valid, expired, none), the CSRF token it presents, its Origin, and the gateway's
+// readiness (a real HTTP server standing in for /readyz).
+func TestWSCheck(t *testing.T) {
+	ready := make(chan int, 1)
+	ready <- http.StatusOK
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := <-ready
+		ready <- st
+		w.WriteHeader(st)
+	}))
+	defer gw.Close()
+	s, _ := newTestServer(t)
+	s.opts.GatewayReadyURL = gw.URL + "/readyz"
+	exp := s.now().Add(time.Minute)
+	valid, _ := s.MintToken("alice", "tok", exp)
+	expired, _ := s.MintToken("alice", "tok", s.now().Add(-time.Minute))
+	host := &http.Cookie{Name: SessionCookie, Value: "tok"}
+	check := func(hdr map[string]string, cookies ...*http.Cookie) WSCheck {
+		t.Helper()
+		w := do(t, s.Public(), "POST", "/api/ws-check", "", hdr, cookies...)
+		var c WSCheck
+		if err := json.Unmarshal(w.Body.Bytes(), &c); err != nil || w.Code != 200 {
+			t.Fatalf("ws-check: %d %s", w.Code, w.Body)
+		}
+		c.ExpiresAt = ""
+		return c
+	}
+	for _, tc := range []struct {
+		name    string
+		hdr     map[string]string
+		cookies []*http.Cookie
+		want    WSCheck
+	}{
+		{"valid, token matches", map[string]string{"Origin": origin, CSRFHeader: "tok"}, []*http.Cookie{{Name: JWTCookie, Value: valid}, host},
+			WSCheck{Session: "valid", User: "alice", CSRF: "match", Origin: origin, OriginAllowed: true, Gateway: "ready"}},
+		{"valid, another token", map[string]string{"Origin": origin, CSRFHeader: "other"}, []*http.Cookie{{Name: JWTCookie, Value: valid}, host},
+			WSCheck{Session: "valid", User: "alice", CSRF: "mismatch", Origin: origin, OriginAllowed: true, Gateway: "ready"}},
+		{"valid, no token", map[string]string{"Origin": origin}, []*http.Cookie{{Name: JWTCookie, Value: valid}, host},
+			WSCheck{Session: "valid", User: "alice", CSRF: "missing", Origin: origin, OriginAllowed: true, Gateway: "ready"}},
+		{"expired", map[string]string{"Origin": origin, CSRFHeader: "tok"}, []*http.Cookie{{Name: JWTCookie, Value: expired}, host},
+			WSCheck{Session: "expired", Origin: origin, OriginAllowed: true, Gateway: "ready"}},
+		{"expired JWT of another session", map[string]string{"Origin": origin}, []*http.Cookie{{Name: JWTCookie, Value: expired}, {Name: SessionCookie, Value: "x"}},
+			WSCheck{Session: "none", Origin: origin, OriginAllowed: true, Gateway: "ready"}},
+		{"none, other origin", map[string]string{"Origin": "https://evil.test"}, nil,
+			WSCheck{Session: "none", Origin: "https://evil.test", Gateway: "ready"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, check(tc.hdr, tc.cookies...)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	<-ready
+	ready <- http.StatusServiceUnavailable
+	if got := check(nil).Gateway; got != "not ready" {
+		t.Errorf("gateway answering 503: %q, want not ready", got)
+	}
+	gw.Close()
+	if got := check(nil).Gateway; got != "unreachable" {
+		t.Errorf("gateway closed: %q, want unreachable", got)
+	}
+	s.opts.GatewayReadyURL = ""
+	if got := check(nil).Gateway; got != "unknown" {
+		t.Errorf("no ready URL: %q, want unknown", got)
+	}
+}
+
+// The refusal log keeps status, outcome and reason of "connect refused" records only,
+// numbered, the last n; every record still reaches the next handler.
+func TestRefusalLog(t *testing.T) {
+	l := NewRefusalLog(2)
+	var out strings.Builder
+	log := slog.New(l.Handler(slog.NewTextHandler(&out, nil))).With("component", "gateway")
+	log.Info("connect refused", "outcome", "unauthorized", "status", 401, "sourceIp", "127.0.0.1", slog.String("reason", "Cookie missing"))
+	log.Info("connect accepted", "status", 101)
+	log.Info("connect refused", "outcome", "forbidden", "status", 403, slog.String("reason", "Origin not allowed"))
+	log.Info("connect refused", "outcome", "forbidden", "status", 403, slog.String("reason", "CSRF token missing"))
+	recs, next := l.After(0)
+	for i := range recs {
+		recs[i].Time = time.Time{}
+	}
+	want := []Refusal{{Seq: 1, Status: 403, Outcome: "forbidden", Reason: "Origin not allowed"}, {Seq: 2, Status: 403, Outcome: "forbidden", Reason: "CSRF token missing"}}
+	if diff := cmp.Diff(want, recs); diff != "" || next != 3 {
+		t.Errorf("next %d, refusals (-want +got):\n%s", next, diff)
+	}
+	if recs, _ := l.After(2); len(recs) != 1 || recs[0].Seq != 2 {
+		t.Errorf("After(2) = %+v", recs)
+	}
+	if n := strings.Count(out.String(), "component=gateway"); n != 4 {
+		t.Errorf("next handler got %d records:\n%s", n, out.String())
+	}
+}
+
+// The /dev/ endpoints exist only with Options.Dev; the hostile page may be framed by the
+// UI origin alone.
+func TestDevEndpointsOnlyInDev(t *testing.T) {
+	s, _ := newTestServer(t)
+	for _, r := range []struct{ method, path string }{{"GET", "/dev/refusals"}, {"POST", "/dev/attack/forged-cookie"}} {
+		if w := do(t, s.Public(), r.method, r.path, "", map[string]string{"Origin": origin}); w.Code != http.StatusNotFound && w.Code != http.StatusMethodNotAllowed {
+			t.Errorf("%s %s without Options.Dev: %d, want 404", r.method, r.path, w.Code)
+		}
+	}
+	var cfg map[string]any
+	_ = json.Unmarshal(do(t, s.Public(), "GET", "/api/config", "", nil).Body.Bytes(), &cfg)
+	if _, ok := cfg["dev"]; ok {
+		t.Errorf("/api/config without Options.Dev announces the attack panel: %v", cfg)
+	}
+
+	s.opts.Dev = &DevOptions{Refusals: NewRefusalLog(4), HandshakeClient: http.DefaultClient}
+	if w := do(t, s.Public(), "GET", "/dev/refusals?after=0", "", nil); w.Code != 200 || !strings.Contains(w.Body.String(), `"next":0`) {
+		t.Errorf("GET /dev/refusals with Options.Dev: %d %s", w.Code, w.Body)
+	}
+	if w := do(t, s.Public(), "POST", "/dev/attack/forged-cookie", "", map[string]string{"Origin": "https://evil.test"}); w.Code != http.StatusForbidden {
+		t.Errorf("cross-origin forged-cookie attempt: %d, want 403", w.Code)
+	}
+	if w := do(t, s.Public(), "POST", "/dev/attack/forged-cookie", "", map[string]string{"Origin": origin}); w.Code != http.StatusUnauthorized {
+		t.Errorf("forged-cookie attempt without a session: %d, want 401", w.Code)
+	}
+
+	w := do(t, HostileHandler(origin), "GET", "/", "", nil)
+	if w.Code != 200 || w.Header().Get("Content-Security-Policy") != "frame-ancestors "+origin || !strings.Contains(w.Body.String(), "new WebSocket(url)") {
+		t.Errorf("hostile page: %d %v", w.Code, w.Header())
 	}
 }

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"io"
@@ -15,15 +16,20 @@ import (
 var static embed.FS
 
 // Public is the surface browsers reach on the UI host: the page, POST /login,
-// POST /logout, GET /api/session and GET /api/config.
+// POST /logout, GET /api/session, POST /api/ws-check and GET /api/config; with
+// Options.Dev, the dev-only endpoints under /dev/ (dev.go).
 func (s *Server) Public() http.Handler {
 	mux := http.NewServeMux()
 	sub, _ := fs.Sub(static, "static")
 	mux.Handle("GET /", noCache(http.FileServerFS(sub)))
 	mux.HandleFunc("GET /api/config", s.handleConfig)
 	mux.HandleFunc("GET /api/session", s.handleSession)
+	mux.HandleFunc("POST /api/ws-check", s.handleWSCheck)
 	mux.HandleFunc("POST /login", s.handleLogin)
 	mux.HandleFunc("POST /logout", s.handleLogout)
+	if s.opts.Dev != nil {
+		s.devRoutes(mux) // dev.go: only `wsgate dev` sets Options.Dev
+	}
 	return securityHeaders(mux)
 }
 
@@ -74,7 +80,82 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func (s *Server) handleConfig(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"webSocketURL": s.opts.WebSocketURL, "users": Users})
+	cfg := map[string]any{"webSocketURL": s.opts.WebSocketURL, "users": Users, "origin": s.opts.UIOrigin}
+	if s.opts.Dev != nil {
+		cfg["dev"] = map[string]any{"hostilePages": s.opts.Dev.HostilePages}
+	}
+	writeJSON(w, http.StatusOK, cfg)
+}
+
+// WSCheck is POST /api/ws-check's answer: what the page needs to explain a handshake
+// the browser reports only as close code 1006 (browsers hide the HTTP status).
+type WSCheck struct {
+	// Session is "valid", "expired" (the JWT bound to this browser's host-only cookie
+	// verifies but for its expiry) or "none"; User and ExpiresAt are set when valid.
+	Session   string `json:"session"`
+	User      string `json:"user,omitempty"`
+	ExpiresAt string `json:"expiresAt,omitempty"`
+	// CSRF compares the token the page presents (X-CSRF-Token) with the session's
+	// binding claim: "match", "mismatch", "missing", or "" without a session.
+	CSRF string `json:"csrf,omitempty"`
+	// Origin is the Origin this request came with (the browser sends the same on the
+	// handshake) and OriginAllowed whether it is the UI origin the gateway allows.
+	Origin        string `json:"origin"`
+	OriginAllowed bool   `json:"originAllowed"`
+	// Gateway is "ready" (its readiness endpoint answers 200), "not ready" (it answers
+	// otherwise: starting or shutting down), "unreachable" (no answer), or "unknown"
+	// (Options.GatewayReadyURL is not set).
+	Gateway string `json:"gateway"`
+}
+
+// handleWSCheck answers WSCheck. It is a POST so that the browser sends its Origin.
+// It changes nothing and sets no CORS header: no other origin can read it.
+func (s *Server) handleWSCheck(w http.ResponseWriter, r *http.Request) {
+	var c WSCheck
+	c.Origin = r.Header.Get("Origin")
+	c.OriginAllowed = c.Origin == s.opts.UIOrigin
+	state, p, claims := s.sessionState(r)
+	c.Session = state
+	if p != "" {
+		c.User = p
+		if exp, _ := claims.GetExpirationTime(); exp != nil {
+			c.ExpiresAt = exp.UTC().Format(time.RFC3339)
+		}
+		bound, _ := claims[CSRFClaim].(string)
+		switch got := r.Header.Get(CSRFHeader); {
+		case got == "":
+			c.CSRF = "missing"
+		case constantEqual(got, bound):
+			c.CSRF = "match"
+		default:
+			c.CSRF = "mismatch"
+		}
+	}
+	c.Gateway = s.gatewayReady(r.Context())
+	writeJSON(w, http.StatusOK, c)
+}
+
+// gatewayReady asks Options.GatewayReadyURL, within a second.
+func (s *Server) gatewayReady(ctx context.Context) string {
+	if s.opts.GatewayReadyURL == "" {
+		return "unknown"
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.opts.GatewayReadyURL, nil)
+	if err != nil {
+		return "unknown"
+	}
+	resp, err := s.readyClient.Do(req)
+	if err != nil {
+		return "unreachable"
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "not ready"
+	}
+	return "ready"
 }
 
 // handleSession tells the page who it is logged in as and the CSRF token bound to its
@@ -197,6 +278,7 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	s.register(id, p)
 	s.log.Info("$connect", "connectionId", id, "user", p)
+	s.broadcastPresence(r.Context(), id)
 	// A page that presents its CSRF token as a csrf.<token> subprotocol entry offers
 	// "chat" beside it; as on API Gateway, the $connect integration selects the
 	// subprotocol (a browser drops a connection that offered some and got none).
@@ -232,17 +314,29 @@ func (s *Server) handleDisconnect(w http.ResponseWriter, r *http.Request) {
 	s.stats.Disconnects++
 	s.mu.Unlock()
 	s.log.Info("$disconnect", "connectionId", id)
+	s.broadcastPresence(r.Context(), "")
 	w.WriteHeader(http.StatusOK)
 }
 
-// handleMessage runs on the "send" route: the body is the client's message.
+// handleMessage runs on the "send" and "who" routes: the body is the client's message.
+// "who" answers the asking connection with who is online (a connection cannot receive
+// during its own $connect, so the page asks once it is open).
 func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) {
 	id, p, ok := integrationIDs(w, r, true)
 	if !ok {
 		return
 	}
 	var m Message
-	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&m); err != nil || m.Text == "" {
+	err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&m)
+	if err == nil && m.Action == "who" {
+		b, _ := json.Marshal(Push{Type: "presence", Online: s.Online(), At: s.now().UTC().Format(time.RFC3339)})
+		if err := s.post(r.Context(), id, b); err != nil && !isGone(err) {
+			s.log.Warn("presence reply", "connectionId", id, "error", err.Error())
+		}
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if err != nil || m.Text == "" {
 		s.reply(r, id, "messages are {\"action\":\"send\",\"text\":\"...\",\"to\":\"optional user\"}")
 		w.WriteHeader(http.StatusOK)
 		return

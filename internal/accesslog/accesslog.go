@@ -236,6 +236,8 @@ type Record struct {
 	Stage        string
 	APIID        string
 	DomainName   string
+	// IAM is who signed the handshake of an AWS_IAM connection; zero otherwise.
+	IAM IAMIdentity
 
 	PrincipalID        string
 	AuthorizerContext  map[string]any
@@ -248,6 +250,11 @@ type Record struct {
 
 	DisconnectStatusCode int // DISCONNECT: the close code
 	DisconnectReason     string
+}
+
+// IAMIdentity is $context.identity's IAM caller fields (AWS_IAM on $connect).
+type IAMIdentity struct {
+	AccessKey, AccountID, Caller, User, UserArn string
 }
 
 // RequestTimeLayout is $context.requestTime's format.
@@ -284,6 +291,16 @@ func (r *Record) Value(name string) (string, bool) {
 		return str(r.SourceIP)
 	case "identity.userAgent":
 		return str(r.UserAgent)
+	case "identity.accessKey":
+		return str(r.IAM.AccessKey)
+	case "identity.accountId":
+		return str(r.IAM.AccountID)
+	case "identity.caller":
+		return str(r.IAM.Caller)
+	case "identity.user":
+		return str(r.IAM.User)
+	case "identity.userArn":
+		return str(r.IAM.UserArn)
 	case "requestTime":
 		if r.RequestTime.IsZero() {
 			return "", false

@@ -47,7 +47,14 @@ type Connections interface {
 	Get(ctx context.Context, id string) (Info, error)
 	// Delete closes the connection (close code 1000); $disconnect runs for it.
 	Delete(ctx context.Context, id string) error
+	// PostMany sends data to every connection in ids, as Post would to each (a
+	// wsgate extension: one request for a broadcast). errs[i] is Post's error for ids[i],
+	// nil when it was queued; errs is nil when every one was.
+	PostMany(ctx context.Context, ids []string, data []byte) (errs []error)
 }
+
+// MaxPostMany is the most connection ids one PostMany call takes.
+const MaxPostMany = 100_000
 
 // Conn is a live connection owned by this node, as the registry sees it.
 type Conn interface {

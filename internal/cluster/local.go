@@ -65,6 +65,37 @@ func (l *Local) Post(_ context.Context, id string, data []byte) error {
 	return c.Send(data)
 }
 
+// PostMany sends data to local connections, looking them up under one read lock.
+func (l *Local) PostMany(_ context.Context, ids []string, data []byte) []error {
+	var errs []error
+	fail := func(i int, err error) {
+		if errs == nil {
+			errs = make([]error, len(ids))
+		}
+		errs[i] = err
+	}
+	if len(data) > l.MaxPayload {
+		for i := range ids {
+			fail(i, ErrPayloadTooLarge)
+		}
+		return errs
+	}
+	conns := make([]Conn, len(ids))
+	l.mu.RLock()
+	for i, id := range ids {
+		conns[i] = l.conns[id]
+	}
+	l.mu.RUnlock()
+	for i, c := range conns {
+		if c == nil {
+			fail(i, ErrGone)
+		} else if err := c.Send(data); err != nil {
+			fail(i, err)
+		}
+	}
+	return errs
+}
+
 // Get describes a local connection.
 func (l *Local) Get(_ context.Context, id string) (Info, error) {
 	c, ok := l.Lookup(id)

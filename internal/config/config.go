@@ -137,7 +137,8 @@ func (s Stage) Throttling(routeKey string) (rate float64, burst int) {
 
 // Route is one route.
 type Route struct {
-	// AuthorizationType is NONE or CUSTOM; CUSTOM is valid on $connect only. Default NONE.
+	// AuthorizationType is NONE, AWS_IAM (a SigV4-signed handshake, keys in Server.Iam)
+	// or CUSTOM; AWS_IAM and CUSTOM are valid on $connect only. Default NONE.
 	AuthorizationType string `yaml:"AuthorizationType"`
 	// AuthorizerID names the authorizer when AuthorizationType is CUSTOM.
 	AuthorizerID string `yaml:"AuthorizerId"`
@@ -166,6 +167,7 @@ type Route struct {
 // Integration types.
 const (
 	IntegrationAWSProxy  = "AWS_PROXY"
+	IntegrationAWS       = "AWS" // Lambda custom (non-proxy) integration
 	IntegrationHTTPProxy = "HTTP_PROXY"
 	IntegrationHTTP      = "HTTP"
 	IntegrationMock      = "MOCK"
@@ -173,10 +175,12 @@ const (
 
 // Integration is one backend.
 type Integration struct {
-	// IntegrationType is AWS_PROXY (Lambda proxy), HTTP_PROXY, HTTP or MOCK. Required.
+	// IntegrationType is AWS_PROXY (Lambda proxy), AWS (Lambda custom: the function
+	// receives the rendered request template and its result is the integration
+	// response), HTTP_PROXY, HTTP or MOCK. Required.
 	IntegrationType string `yaml:"IntegrationType"`
 	// IntegrationURI is the backend: an http(s) URL for HTTP and HTTP_PROXY; for
-	// AWS_PROXY a Lambda function name or ARN, or API Gateway's
+	// AWS_PROXY and AWS a Lambda function name or ARN, or API Gateway's
 	// arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations.
 	// Stage variables (${stageVariables.x}) are substituted. Empty for MOCK.
 	IntegrationURI string `yaml:"IntegrationUri"`
@@ -188,8 +192,8 @@ type Integration struct {
 	// joined with a comma) ($connect only), route.request.body.<path>, stageVariables.X,
 	// context.X, or 'static'. HTTP only. Default none.
 	RequestParameters map[string]string `yaml:"RequestParameters"`
-	// RequestTemplates maps a template key to a VTL template (docs/templates.md). HTTP
-	// and MOCK. The key is chosen by TemplateSelectionExpression, falling back to
+	// RequestTemplates maps a template key to a VTL template (docs/templates.md). HTTP,
+	// AWS and MOCK. The key is chosen by TemplateSelectionExpression, falling back to
 	// "$default".
 	RequestTemplates map[string]string `yaml:"RequestTemplates"`
 	// TemplateSelectionExpression selects the template key, e.g. "\$default" or
@@ -198,8 +202,19 @@ type Integration struct {
 	// TimeoutInMillis is the integration's timeout, 50 to 29000. Default 29000.
 	TimeoutInMillis int `yaml:"TimeoutInMillis"`
 	// ResponseTemplate (wsgate, MOCK only) is the VTL template of the mock's response
-	// body, as an AWS integration response template. Default: empty body.
+	// body, rendered on the request ($input is the message); IntegrationResponses, if
+	// any, then transform it. Default: empty body.
 	ResponseTemplate string `yaml:"ResponseTemplate"`
+	// IntegrationResponses (HTTP, AWS and MOCK) maps an IntegrationResponseKey —
+	// "$default" or a regular expression between slashes such as "/4\d\d/" — to how
+	// the backend's answer is transformed before a two-way route sends it
+	// (integration_responses.go). Default none: the backend's body is sent as is.
+	IntegrationResponses map[string]IntegrationResponse `yaml:"IntegrationResponses,omitempty"`
+	// IntegrationResponseSelectionExpression is fixed by AWS for each type:
+	// "$integration.response.statuscode" for HTTP and MOCK,
+	// "$integration.response.body.errorMessage" for AWS; any other value is refused.
+	// Default: that value.
+	IntegrationResponseSelectionExpression string `yaml:"IntegrationResponseSelectionExpression,omitempty"`
 }
 
 // Authorizer is a REQUEST authorizer. Exactly one of AuthorizerURI and Cookie is set.
@@ -333,6 +348,12 @@ type Server struct {
 	// APIKeys are the keys a route with ApiKeyRequired accepts (AWS::ApiGateway::ApiKey).
 	// Default none (an error when $connect has ApiKeyRequired).
 	APIKeys []APIKey `yaml:"ApiKeys"`
+
+	// --- AWS_IAM (iam.go) ---
+
+	// IAM holds the access keys a $connect with AuthorizationType AWS_IAM accepts.
+	// Default none.
+	IAM IAM `yaml:"Iam"`
 
 	// --- access log (accesslog.go) ---
 

@@ -75,6 +75,11 @@ func TestValidateNamesTheField(t *testing.T) {
 			"Authorizers.c.IdentitySource: caching is on (AuthorizerResultTtlInSeconds) but route.request.header.Origin is not an identity source"}},
 		{"bad duration", "Server: {Limits: {IdleTimeout: 10 minutes}}\nApi: {RouteSelectionExpression: $request.body.action}", "Api: {RouteSelectionExpression: $request.body.action}", []string{`"10 minutes" is not a duration`}},
 		{"bad selection", "Api: {RouteSelectionExpression: $request.header.x}", "Api: {RouteSelectionExpression: $request.body.action}", []string{"Api.RouteSelectionExpression:"}},
+		{"AWS_IAM off $connect", "  $default: {AuthorizationType: AWS_IAM, Target: integrations/be}", "  $default: {Target: integrations/be}", []string{"Routes.$default.AuthorizationType: AWS_IAM is only valid on $connect"}},
+		{"AWS_IAM without keys", "  $connect: {AuthorizationType: AWS_IAM, Target: integrations/be}", "  $connect: {AuthorizationType: CUSTOM, AuthorizerId: c, Target: integrations/be}", []string{"Server.Iam.Credentials: none, but Routes.$connect.AuthorizationType is AWS_IAM"}},
+		{"AWS_IAM with an authorizer", "  $connect: {AuthorizationType: AWS_IAM, AuthorizerId: c, Target: integrations/be}", "  $connect: {AuthorizationType: CUSTOM, AuthorizerId: c, Target: integrations/be}", []string{"Routes.$connect.AuthorizerId: set, but AuthorizationType is AWS_IAM"}},
+		{"IAM key twice", "Server: {Iam: {Credentials: [{AccessKeyId: A, SecretAccessKeyEnv: S}, {AccessKeyId: A}]}}\nApi: {RouteSelectionExpression: $request.body.action}", "Api: {RouteSelectionExpression: $request.body.action}", []string{`Server.Iam.Credentials[1].AccessKeyId: "A" is used twice`, "Server.Iam.Credentials[1].SecretAccessKeyEnv: is required"}},
+		{"JWT", "  $connect: {AuthorizationType: JWT, Target: integrations/be}", "  $connect: {AuthorizationType: CUSTOM, AuthorizerId: c, Target: integrations/be}", []string{"Routes.$connect.AuthorizationType: JWT is not supported by WebSocket APIs"}},
 		{"node id", "Server: {NodeId: 300}\nApi: {RouteSelectionExpression: $request.body.action}", "Api: {RouteSelectionExpression: $request.body.action}", []string{"Server.NodeId: 300 must be between 0 and 255"}},
 	}
 	for _, tt := range tests {

@@ -116,6 +116,9 @@ func (b *builder) resources(root map[string]any, stageName string) error {
 		}
 		b.cfg.Integrations[r.id] = in
 	}
+	if err := b.integrationResponses(byType, belongs); err != nil { // template_integration_responses.go
+		return err
+	}
 
 	b.cfg.Authorizers = map[string]Authorizer{}
 	for _, r := range byType["AWS::ApiGatewayV2::Authorizer"] {

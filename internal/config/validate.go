@@ -55,6 +55,7 @@ func (c *Config) Validate() error {
 	c.validateAccessLog(&errs) // accesslog.go
 	c.Stage.validate(&errs, c.Routes)
 	c.validateAPIKeys(&errs) // apikeys.go
+	c.validateIAM(&errs)     // iam.go
 	return errs.err()
 }
 
@@ -91,10 +92,17 @@ func (c *Config) validateRoute(errs *errorList, key string, r Route) {
 		if _, ok := c.Authorizers[r.AuthorizerID]; !ok {
 			errs.add(field+".AuthorizerId", "%q is not in Authorizers", r.AuthorizerID)
 		}
-	case "AWS_IAM", "JWT":
-		errs.add(field+".AuthorizationType", "%s is not supported by wsgate (use CUSTOM)", r.AuthorizationType)
+	case "AWS_IAM": // iam.go
+		if key != RouteConnect {
+			errs.add(field+".AuthorizationType", "AWS_IAM is only valid on $connect (the signature is checked once, on the handshake)")
+		}
+		if r.AuthorizerID != "" {
+			errs.add(field+".AuthorizerId", "set, but AuthorizationType is AWS_IAM")
+		}
+	case "JWT":
+		errs.add(field+".AuthorizationType", "JWT is not supported by WebSocket APIs (use CUSTOM)")
 	default:
-		errs.add(field+".AuthorizationType", "%q must be NONE or CUSTOM", r.AuthorizationType)
+		errs.add(field+".AuthorizationType", "%q must be NONE, AWS_IAM or CUSTOM", r.AuthorizationType)
 	}
 	if r.Target != "" {
 		id, ok := IntegrationID(r.Target)
@@ -122,7 +130,7 @@ func validateIntegration(errs *errorList, field string, in Integration, stageVar
 		if in.IntegrationURI == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs.add(field+".IntegrationUri", "%q must be an http(s) URL", in.IntegrationURI)
 		}
-	case IntegrationAWSProxy:
+	case IntegrationAWSProxy, IntegrationAWS:
 		if in.IntegrationURI == "" {
 			errs.add(field+".IntegrationUri", "a Lambda function name or ARN is required")
 		} else if _, err := LambdaFunction(SubstituteStageVariables(in.IntegrationURI, stageVars)); err != nil {
@@ -132,10 +140,8 @@ func validateIntegration(errs *errorList, field string, in Integration, stageVar
 		if in.IntegrationURI != "" {
 			errs.add(field+".IntegrationUri", "MOCK integrations have no URI")
 		}
-	case "AWS":
-		errs.add(field+".IntegrationType", "AWS (Lambda custom integration) is not supported; use AWS_PROXY")
 	default:
-		errs.add(field+".IntegrationType", "%q must be AWS_PROXY, HTTP_PROXY, HTTP or MOCK", in.IntegrationType)
+		errs.add(field+".IntegrationType", "%q must be AWS_PROXY, AWS, HTTP_PROXY, HTTP or MOCK", in.IntegrationType)
 	}
 	if in.TimeoutInMillis < 50 || in.TimeoutInMillis > 29000 {
 		errs.add(field+".TimeoutInMillis", "%d must be between 50 and 29000", in.TimeoutInMillis)
@@ -151,9 +157,10 @@ func validateIntegration(errs *errorList, field string, in Integration, stageVar
 			errs.add(field+".RequestParameters."+k, "must be integration.request.header.X, integration.request.querystring.X or integration.request.path.X")
 		}
 	}
-	if len(in.RequestTemplates) > 0 && in.IntegrationType != IntegrationHTTP && in.IntegrationType != IntegrationMock {
-		errs.add(field+".RequestTemplates", "only HTTP and MOCK integrations take request templates (proxy integrations pass the request as is)")
+	if len(in.RequestTemplates) > 0 && in.IntegrationType != IntegrationHTTP && in.IntegrationType != IntegrationMock && in.IntegrationType != IntegrationAWS {
+		errs.add(field+".RequestTemplates", "only HTTP, AWS and MOCK integrations take request templates (proxy integrations pass the request as is)")
 	}
+	validateIntegrationResponses(errs, field, in) // integration_responses.go
 	if in.ResponseTemplate != "" && in.IntegrationType != IntegrationMock {
 		errs.add(field+".ResponseTemplate", "only MOCK integrations have a ResponseTemplate")
 	}

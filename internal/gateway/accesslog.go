@@ -36,6 +36,9 @@ func (g *Gateway) accessRecord(r *http.Request, c *Conn, eventType, routeKey, re
 	rec.ConnectionID, rec.ConnectedAt = c.id, c.connectedAt
 	rec.SourceIP, rec.UserAgent, rec.DomainName = c.sourceIP, c.userAgent, c.domainName
 	rec.PrincipalID, rec.AuthorizerContext = c.principalID, c.authContext
+	if id := c.iam; id != nil { // AWS_IAM (iam.go)
+		rec.IAM = accesslog.IAMIdentity{AccessKey: id.AccessKey, AccountID: id.AccountID, Caller: id.Caller, User: id.User, UserArn: id.UserArn}
+	}
 	return rec
 }
 
@@ -53,6 +56,9 @@ func (g *Gateway) accessRefused(r *http.Request, c *Conn, f *refusal, start time
 	}
 	rec := g.accessRecord(r, c, integration.EventConnect, config.RouteConnect, reqID, start)
 	rec.Status, rec.Error = f.status, http.StatusText(f.status)
+	if f.message != "" { // the message the client got (iam.go)
+		rec.Error = f.message
+	}
 	switch {
 	case strings.HasPrefix(string(f.outcome), "authorizer_"):
 		rec.AuthorizerStatus, rec.AuthorizerError = f.status, http.StatusText(f.status)

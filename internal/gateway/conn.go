@@ -33,6 +33,8 @@ type Conn struct {
 	expiresAt        time.Time
 	ready            chan struct{} // closed once the upgrade is done (ws set) or failed
 
+	iam *integration.IAMIdentity // who signed the handshake when $connect is AWS_IAM (iam.go)
+
 	slots    chan struct{}  // message handlers in flight (made and filled by the reader)
 	rate     *rate.Limiter  // Limits.MessageRate (made by the reader on the first message)
 	inflight sync.WaitGroup // message handlers in flight: $disconnect waits for them
@@ -189,6 +191,7 @@ func (c *Conn) integrationRequest(routeKey, eventType, reqID string, now time.Ti
 		UserAgent:         c.userAgent,
 		PrincipalID:       c.principalID,
 		AuthorizerContext: c.authContext,
+		IAM:               c.iam,
 		StageVariables:    g.cfg.Stage.StageVariables,
 	}
 }

@@ -8,7 +8,8 @@ import (
 )
 
 // connectionsPatterns are internal/mgmt/routes.go's patterns for the operations.
-var connectionsPatterns = []string{"/{stage}/@connections/{id}", "/@connections/{id}"}
+var connectionsPatterns = []string{"/{stage}/@connections/{id}", "/@connections/{id}",
+	"/{stage}/@wsgate/post-to-connections", "/@wsgate/post-to-connections"}
 
 // muxRoutes reports whether a ServeMux holding connectionsPatterns routes r to one of
 // them, and whether r's path is one the mux serves as it is (not one it redirects to
@@ -66,6 +67,12 @@ func TestConnectionsPath(t *testing.T) {
 		{"/a/prod/@connections/abc", false},
 		{"/prod/connections/abc", false},
 		{"/prod/@Connections/abc", false},
+		{"/prod/@wsgate/post-to-connections", true},
+		{"/@wsgate/post-to-connections", true},
+		{"/prod/%40wsgate/post%2Dto-connections", true},
+		{"/prod/@wsgate/post-to-connections/x", false},
+		{"/prod/@wsgate/other", false},
+		{"/prod/@wsgate", false},
 	}
 	for _, tt := range tests {
 		r := parseRequestLine(tt.target)
@@ -87,6 +94,7 @@ func FuzzConnectionsPath(f *testing.F) {
 		"/prod/@connections/R1kmxc2VNjMCFIA=", "/@connections/L0SM9cOFvHcCIhw", "/prod/@connections/ab%2Fcd%2B%3D",
 		"/prod/%40connections/x", "/", "/prod", "/prod/@connections/", "//@connections/x", "/./@connections/x",
 		"/prod/@connections/x/y", "/prod/@connections/x?token=1", "http://h/prod/@connections/x", "*",
+		"/prod/@wsgate/post-to-connections", "/@wsgate/post-to-connections", "/p/%40wsgate/post-to-connections",
 		"//000/@connections/0", // the mux redirects it (307 for a POST): compared only for no panic
 	} {
 		f.Add(s)

@@ -64,6 +64,9 @@ type Options struct {
 	// APIKeys are the keys a $connect with ApiKeyRequired accepts (apikey.go). Nil:
 	// none, so such a $connect is always refused.
 	APIKeys []APIKey
+	// IAM verifies the handshake's SigV4 signature when $connect's AuthorizationType
+	// is AWS_IAM (iam.go). Nil: no AWS_IAM check.
+	IAM IAMVerifier
 
 	// --- access log (accesslog.go) ---
 
@@ -90,6 +93,7 @@ type Gateway struct {
 
 	connections http.Handler // Options.Connections
 	apiKeys     *apiKeys     // Options.APIKeys and the config's API key settings
+	iam         IAMVerifier  // Options.IAM
 	accessLog   AccessLogger // Options.AccessLog
 
 	open atomic.Int64 // connections admitted or being admitted
@@ -135,6 +139,7 @@ func New(o Options) (*Gateway, error) {
 		reg:       o.Registry,
 		log:       o.Logger,
 		accessLog: o.AccessLog,
+		iam:       o.IAM,
 		metrics:   o.Metrics,
 		now:       o.Now,
 		methodArn: fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/$connect", c.Server.Region, c.Server.AccountID, c.API.APIID, c.Stage.StageName),

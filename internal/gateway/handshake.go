@@ -9,6 +9,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,7 +20,8 @@ import (
 
 // connectionsPath reports whether r is for the @connections API: /{stage}/@connections/{id},
 // or /@connections/{id} (a custom domain mapped with an empty base path), with a
-// non-empty id: the shapes internal/mgmt/routes.go serves. It reads the escaped path, as
+// non-empty id, and the batch post /{stage}/@wsgate/post-to-connections: the shapes
+// internal/mgmt/routes.go serves. It reads the escaped path, as
 // that router does, so that an id holding an escaped "/" is still one segment.
 func connectionsPath(r *http.Request) bool {
 	segs := strings.Split(r.URL.EscapedPath(), "/")
@@ -32,6 +34,10 @@ func connectionsPath(r *http.Request) bool {
 		return false
 	}
 	api, err := url.PathUnescape(segs[0])
+	if err == nil && api == "@wsgate" { // the batch post, a wsgate extension
+		op, err := url.PathUnescape(segs[1])
+		return err == nil && op == "post-to-connections"
+	}
 	return err == nil && api == "@connections" && segs[1] != ""
 }
 
@@ -99,6 +105,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev := g.authorizerEvent(r, c)
+	if g.iamRefused(w, r, c, ev, start) { // AWS_IAM (iam.go)
+		return
+	}
 	csrfEntry := "" // the offered subprotocol entry that carried the CSRF token
 	if g.auth != nil {
 		t0 := time.Now()
@@ -178,6 +187,9 @@ type refusal struct {
 	reason  string // safe to log: never a token, cookie or secret
 	err     error
 	header  http.Header // extra response headers (Sec-WebSocket-Version on a 426)
+	// message, when set, is sent as the body {"message": ...} (AWS_IAM's refusals,
+	// iam.go) and is the access log's error.message; safe for the client.
+	message string
 }
 
 // refuse answers a handshake with f, counts it and logs it. c is nil when the refusal
@@ -202,6 +214,14 @@ func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, c *Conn, f *ref
 		w.Header()[k] = vs
 	}
 	w.Header().Set("Connection", "close")
+	if f.message != "" {
+		body := messageBody(f.message)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(f.status)
+		_, _ = w.Write(body)
+		return
+	}
 	w.WriteHeader(f.status)
 }
 

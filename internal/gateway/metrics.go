@@ -38,7 +38,8 @@ func outcomes() []string {
 		string(outcomeShuttingDown), string(outcomeRateLimited), string(outcomeThrottled), string(outcomeMaxConnections),
 		string(authorizerOutcome(authorizer.Unauthorized)), string(authorizerOutcome(authorizer.Forbidden)), string(authorizerOutcome(authorizer.Failed)),
 		string(outcomeIntegrationRejected), string(outcomeIntegrationError), string(outcomeUpgradeFailed),
-		string(outcomeAPIKey), // apikey.go
+		string(outcomeAPIKey),                                // apikey.go
+		string(outcomeIAMUnsigned), string(outcomeIAMDenied), // iam.go
 	}
 }
 

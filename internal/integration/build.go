@@ -66,6 +66,10 @@ func New(cfg config.Integration, deps Deps) (Integration, error) {
 			return nil, err
 		}
 	}
+	resps, err := compileResponses(cfg) // responses.go
+	if err != nil {
+		return nil, err
+	}
 	switch cfg.IntegrationType {
 	case config.IntegrationHTTP, config.IntegrationHTTPProxy:
 		params, err := compileParameters(cfg.RequestParameters)
@@ -83,10 +87,11 @@ func New(cfg config.Integration, deps Deps) (Integration, error) {
 			method:    httpMethod(cfg.IntegrationMethod),
 			params:    params,
 			templates: tpl,
+			responses: resps,
 			proxy:     cfg.IntegrationType == config.IntegrationHTTPProxy,
 			timeout:   timeout,
 		}, nil
-	case config.IntegrationAWSProxy:
+	case config.IntegrationAWSProxy, config.IntegrationAWS:
 		if deps.Lambda == nil {
 			return nil, fmt.Errorf("IntegrationUri: no Lambda client configured")
 		}
@@ -94,9 +99,12 @@ func New(cfg config.Integration, deps Deps) (Integration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("IntegrationUri: %w", err)
 		}
+		if cfg.IntegrationType == config.IntegrationAWS {
+			return &LambdaCustom{invoker: deps.Lambda, function: fn, timeout: timeout, templates: tpl, responses: resps}, nil
+		}
 		return &Lambda{invoker: deps.Lambda, function: fn, timeout: timeout}, nil
 	case config.IntegrationMock:
-		m := &Mock{templates: tpl}
+		m := &Mock{templates: tpl, responses: resps}
 		if cfg.ResponseTemplate != "" {
 			t, err := ParseTemplate(cfg.ResponseTemplate)
 			if err != nil {

@@ -38,7 +38,7 @@ func (req *Request) ContextVars() map[string]any {
 		"stage":             req.Stage,
 		"requestTime":       req.RequestTime.UTC().Format(RequestTimeLayout),
 		"requestTimeEpoch":  req.RequestTime.UnixMilli(),
-		"identity":          map[string]any{"sourceIp": req.SourceIP, "userAgent": req.UserAgent},
+		"identity":          req.identityVars(), // iam.go
 		"authorizer":        auth,
 	}
 	if req.MessageID != "" {

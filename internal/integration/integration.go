@@ -1,5 +1,7 @@
 // Package integration calls a route's backend the way API Gateway does: HTTP_PROXY, HTTP
-// (request parameters and VTL request templates), AWS_PROXY (Lambda proxy invoke) and MOCK.
+// (request parameters and VTL request templates), AWS_PROXY (Lambda proxy invoke), AWS
+// (Lambda custom invoke) and MOCK, and transforms a non-proxy backend's answer with its
+// integration responses (responses.go).
 package integration
 
 import (
@@ -44,6 +46,9 @@ type Request struct {
 	// route of the connection ($context.authorizer.*).
 	PrincipalID       string
 	AuthorizerContext map[string]any
+	// IAM is who signed the handshake when $connect is AWS_IAM ($context.identity.*,
+	// iam.go); nil otherwise.
+	IAM *IAMIdentity
 
 	StageVariables map[string]string
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -15,7 +16,8 @@ import (
 const MaxResponseBytes = 1 << 20
 
 // HTTP calls an HTTP backend: HTTP_PROXY passes the message body as is; HTTP renders the
-// selected request template (or passes the body through when none matches). Request
+// selected request template (or passes the body through when none matches) and
+// transforms the answer with the integration response its status code selects. Request
 // parameters map $context, stage variables, handshake headers/query and body values
 // onto headers, query and path. Handshake headers reach the backend only through
 // request parameters, so cookies are never forwarded by accident.
@@ -30,6 +32,7 @@ type HTTP struct {
 	method    string
 	params    []parameter
 	templates *templates
+	responses *responses // HTTP only (responses.go)
 	proxy     bool
 	timeout   time.Duration
 }
@@ -76,7 +79,13 @@ func (h *HTTP) Invoke(ctx context.Context, req *Request) (*Response, error) {
 	if len(b) > MaxResponseBytes {
 		return nil, fmt.Errorf("integration response over %d bytes", MaxResponseBytes)
 	}
-	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: b}, nil
+	out := &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: b}
+	if !h.proxy {
+		if err := h.responses.apply(req, out, strconv.Itoa(resp.StatusCode), true); err != nil {
+			return nil, fmt.Errorf("status %d: %w", resp.StatusCode, err)
+		}
+	}
+	return out, nil
 }
 
 // redact replaces the URL of a *url.Error in err (net/http's errors print the whole URL,

@@ -89,7 +89,9 @@ type proxyContext struct {
 }
 
 // proxyIdentity is requestContext.identity: userAgent only when the client sent one.
+// An AWS_IAM connection adds the IAM caller's fields (iam.go).
 type proxyIdentity struct {
+	*iamIdentityJSON
 	UserAgent string `json:"userAgent,omitempty"`
 	SourceIP  string `json:"sourceIp"`
 }
@@ -120,7 +122,7 @@ func newProxyEvent(req *Request) *proxyEvent {
 			RequestID:         req.RequestID,
 			ExtendedRequestID: req.ExtendedRequestID,
 			MessageDirection:  "IN",
-			Identity:          proxyIdentity{SourceIP: req.SourceIP, UserAgent: req.UserAgent},
+			Identity:          proxyIdentity{SourceIP: req.SourceIP, UserAgent: req.UserAgent, iamIdentityJSON: newIAMIdentityJSON(req.IAM)},
 			Authorizer:        auth,
 		},
 		IsBase64Encoded: req.IsBase64Encoded,

@@ -24,10 +24,13 @@ type opFunc func(w http.ResponseWriter, r *http.Request, id string, body []byte)
 // before its body was read is answered at once and its connection closed, so that a
 // client trickling a body it was never going to be allowed to send holds nothing.
 // Failures are logged without the Authorization header, the signature or the payload.
-func (s *server) handle(op opFunc) http.Handler {
+func (s *server) handle(op opFunc) http.Handler { return s.handleUpTo(s.maxPayload, op) }
+
+// handleUpTo is handle for an operation whose body may be up to maxBody bytes.
+func (s *server) handleUpTo(maxBody int, op opFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
-		bodyRead, err := s.serve(w, r, id, op)
+		bodyRead, err := s.serve(w, r, id, maxBody, op)
 		if err == nil {
 			return
 		}
@@ -73,7 +76,7 @@ func refuseUnread(w http.ResponseWriter, e *Error) int {
 
 // serve runs one request; bodyRead reports whether its body was read (when serve fails,
 // whether the connection may be reused).
-func (s *server) serve(w http.ResponseWriter, r *http.Request, id string, op opFunc) (bodyRead bool, err error) {
+func (s *server) serve(w http.ResponseWriter, r *http.Request, id string, maxBody int, op opFunc) (bodyRead bool, err error) {
 	if stage := r.PathValue("stage"); stage != "" && stage != s.stage {
 		return false, newError(CodeForbidden, msgForbidden, fmt.Errorf("unknown stage %q", stage))
 	}
@@ -87,11 +90,11 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, id string, op opF
 			return false, err
 		}
 	}
-	if r.ContentLength > int64(s.maxPayload) {
+	if r.ContentLength > int64(maxBody) {
 		return false, newError(CodePayloadTooLarge, msgPayloadTooLarge,
-			fmt.Errorf("content-length %d exceeds %d", r.ContentLength, s.maxPayload))
+			fmt.Errorf("content-length %d exceeds %d", r.ContentLength, maxBody))
 	}
-	body, payloadHash, err := s.readBody(r)
+	body, payloadHash, err := s.readBody(r, maxBody)
 	if err != nil {
 		return false, err // not all of it was read: the connection is not reused
 	}
@@ -103,23 +106,23 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, id string, op opF
 	return true, op(w, r, id, body)
 }
 
-// readBody reads the whole body, at most MaxPayload bytes, hashing it as it goes; the
+// readBody reads the whole body, at most maxBody bytes, hashing it as it goes; the
 // listener's read deadline (Limits.ReadTimeout) bounds how long that may take. It
 // returns the body and its SHA-256 in lowercase hex.
-func (s *server) readBody(r *http.Request) ([]byte, string, error) {
+func (s *server) readBody(r *http.Request, maxBody int) ([]byte, string, error) {
 	h := sha256.New()
 	var body []byte
 	if r.Body != nil { // nil only outside a server
 		var err error
-		body, err = io.ReadAll(io.TeeReader(io.LimitReader(r.Body, int64(s.maxPayload)+1), h))
+		body, err = io.ReadAll(io.TeeReader(io.LimitReader(r.Body, int64(maxBody)+1), h))
 		if err != nil {
 			// A read deadline that passed, a client that went away, broken chunking.
 			return nil, "", newError(CodeBadRequest, msgBadBody, fmt.Errorf("read body: %w", err))
 		}
 	}
-	if len(body) > s.maxPayload {
+	if len(body) > maxBody {
 		return nil, "", newError(CodePayloadTooLarge, msgPayloadTooLarge,
-			fmt.Errorf("body exceeds %d bytes", s.maxPayload))
+			fmt.Errorf("body exceeds %d bytes", maxBody))
 	}
 	return body, hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -300,8 +300,10 @@ func TestSlowBodyHitsReadTimeout(t *testing.T) {
 			t.Run(fmt.Sprintf("%s, payload hash stated %v", name, claim), func(t *testing.T) {
 				rec := &recorder{}
 				srv := start(rec)
-				c := rawConnect(t, srv)
+				// The listener's deadline starts when it accepts the connection: the
+				// clock starts before the dial, so that it is never started late.
 				begin := time.Now()
+				c := rawConnect(t, srv)
 				c.send(t, signedHead(t, srv.Listener.Addr().String(), "POST", testPath, len(body), sha256Hex(body), claim, good, "us-east-1", time.Now(), nil)+"s")
 				got := await(t, c.readResponse(nil), readTimeout+answerBound, "answer to a stalled body")
 				elapsed := time.Since(begin)

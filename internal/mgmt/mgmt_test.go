@@ -52,6 +52,20 @@ func (f fakeConns) Post(ctx context.Context, id string, data []byte) error {
 	return f.post(ctx, id, data)
 }
 
+// PostMany posts to each id in turn.
+func (f fakeConns) PostMany(ctx context.Context, ids []string, data []byte) []error {
+	var errs []error
+	for i, id := range ids {
+		if err := f.Post(ctx, id, data); err != nil {
+			if errs == nil {
+				errs = make([]error, len(ids))
+			}
+			errs[i] = err
+		}
+	}
+	return errs
+}
+
 func (f fakeConns) Get(ctx context.Context, id string) (cluster.Info, error) {
 	if f.get == nil {
 		return cluster.Info{}, cluster.ErrGone

@@ -25,6 +25,11 @@ func (s *server) routes() http.Handler {
 	mux.Handle("DELETE /@connections/{id}", s.handle(s.delete))
 	mux.Handle("/@connections/{id}", s.handle(s.noMethod))
 
+	// A wsgate extension (batch.go): one payload for many connections.
+	batch := s.handleUpTo(batchBodyLimit(s.maxPayload), s.postMany)
+	mux.Handle("POST /{stage}/@wsgate/post-to-connections", batch)
+	mux.Handle("POST /@wsgate/post-to-connections", batch)
+
 	mux.Handle("/", http.HandlerFunc(s.notFound))
 	return mux
 }

@@ -114,6 +114,15 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*gateway.Gateway
 	if err != nil {
 		errs = append(errs, err)
 	}
+	var iam gateway.IAMVerifier // AWS_IAM on $connect, keys in Server.Iam
+	if cfg.Routes[config.RouteConnect].AuthorizationType == "AWS_IAM" {
+		a, err := authorizer.NewIAM(cfg, deps.Getenv, deps.Now)
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			iam = a
+		}
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
 	}
@@ -129,6 +138,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*gateway.Gateway
 
 		Connections: deps.Connections, // @connections on the WebSocket listener
 		APIKeys:     keys,             // Server.ApiKeys
+		IAM:         iam,              // Server.Iam
 		AccessLog:   deps.AccessLog,   // accesslog.go
 	})
 }

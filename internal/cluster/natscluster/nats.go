@@ -7,6 +7,7 @@ package natscluster
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,8 +36,9 @@ var (
 )
 
 // Wire format. A request to the owner of connection id X (node N = NodeOf(X)) goes to
-// subject "<Subject>.node.<N>.<op>" with op one of post, get, delete (and ping, used
-// at start-up to find a duplicate node id). The connection id travels in the
+// subject "<Subject>.node.<N>.<op>" with op one of post, postmany, get, delete (and
+// ping, used at start-up to find a duplicate node id); postmany's format is at
+// encodePostMany. The connection id travels in the
 // Wsgate-Connection-Id header; a post's data is the raw payload. The reply carries
 // Wsgate-Status (one of the status values below); an error reply carries its message
 // in Wsgate-Error; a get reply's data is the JSON of [wireInfo].
@@ -51,10 +53,11 @@ const (
 	statusTooLarge = "too_large"
 	statusError    = "error"
 
-	opPost   = "post"
-	opGet    = "get"
-	opDelete = "delete"
-	opPing   = "ping"
+	opPost     = "post"
+	opPostMany = "postmany"
+	opGet      = "get"
+	opDelete   = "delete"
+	opPing     = "ping"
 
 	// headerRoom is what a request adds to the payload (protocol headers), kept free
 	// below the NATS server's max_payload.
@@ -286,6 +289,164 @@ func (n *NATS) Post(ctx context.Context, id string, data []byte) error {
 	return err
 }
 
+// PostMany sends data to every connection in ids: this node's directly, each other
+// node's in one request per node (split only to stay under NATS's max_payload), the
+// nodes asked in parallel. A request that fails (owner gone, NATS down) fails each of
+// its ids with that error.
+func (n *NATS) PostMany(ctx context.Context, ids []string, data []byte) []error {
+	errs := make([]error, len(ids))
+	failed := false
+	fail := func(i int, err error) { errs[i], failed = err, true }
+	if len(data) > n.local.MaxPayload {
+		for i := range ids {
+			fail(i, cluster.ErrPayloadTooLarge)
+		}
+		return errs
+	}
+	// byNode[node] are the indexes into ids of that node's connections.
+	byNode := map[byte][]int{}
+	for i, id := range ids {
+		owner, ok := n.nodeOf(id)
+		if !ok {
+			fail(i, cluster.ErrGone)
+			continue
+		}
+		byNode[owner] = append(byNode[owner], i)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex // guards errs and failed across the nodes' goroutines
+	for owner, idx := range byNode {
+		wg.Go(func() {
+			sub := make([]string, len(idx))
+			for j, i := range idx {
+				sub[j] = ids[i]
+			}
+			var got []error
+			if owner == n.node {
+				got = n.local.PostMany(ctx, sub, data)
+			} else {
+				got = n.postMany(ctx, owner, sub, data)
+			}
+			if got == nil {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for j, err := range got {
+				if err != nil {
+					fail(idx[j], err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if !failed {
+		return nil
+	}
+	return errs
+}
+
+// postMany sends one node's share of a PostMany, in as many requests as max_payload
+// requires. The request's data is [uvarint count][uvarint len, id]...[payload]; the
+// reply's data is one status byte per id (postManyStatus).
+func (n *NATS) postMany(ctx context.Context, owner byte, ids []string, data []byte) []error {
+	limit := int(n.nc.MaxPayload()) - headerRoom
+	if limit <= 0 {
+		limit = 1 << 20
+	}
+	errs := make([]error, len(ids))
+	failed := false
+	for start := 0; start < len(ids); {
+		end, size := start, binary.MaxVarintLen64+len(data)
+		for end < len(ids) && (end == start || size+binary.MaxVarintLen64+len(ids[end]) <= limit) {
+			size += binary.MaxVarintLen64 + len(ids[end])
+			end++
+		}
+		chunk := ids[start:end]
+		reply, err := n.request(ctx, owner, opPostMany, "", encodePostMany(chunk, data))
+		if err == nil && len(reply) != len(chunk) {
+			err = fmt.Errorf("%w: node %d: postmany reply of %d statuses for %d ids", ErrRemote, owner, len(reply), len(chunk))
+		}
+		for j := range chunk {
+			e := err
+			if e == nil {
+				e = postManyError(reply[j])
+			}
+			if e != nil {
+				errs[start+j], failed = e, true
+			}
+		}
+		start = end
+	}
+	if !failed {
+		return nil
+	}
+	return errs
+}
+
+// postManyStatus is a PostMany reply's status byte per id; the errors are those of
+// wireErrors.
+var postManyStatus = []string{statusOK, statusGone, statusLimit, statusTooLarge, statusError}
+
+func postManyByte(err error) byte {
+	st := wireStatus(err)
+	for i, s := range postManyStatus {
+		if s == st {
+			return byte(i)
+		}
+	}
+	return byte(len(postManyStatus) - 1) // statusError
+}
+
+func postManyError(b byte) error {
+	if int(b) >= len(postManyStatus) {
+		return fmt.Errorf("%w: unknown postmany status %d", ErrRemote, b)
+	}
+	st := postManyStatus[b]
+	if st == statusOK {
+		return nil
+	}
+	for _, w := range wireErrors {
+		if st == w.status {
+			return w.err
+		}
+	}
+	return fmt.Errorf("%w: the owner failed to post", ErrRemote)
+}
+
+func encodePostMany(ids []string, data []byte) []byte {
+	size := binary.MaxVarintLen64 + len(data)
+	for _, id := range ids {
+		size += binary.MaxVarintLen64 + len(id)
+	}
+	b := make([]byte, 0, size)
+	b = binary.AppendUvarint(b, uint64(len(ids)))
+	for _, id := range ids {
+		b = binary.AppendUvarint(b, uint64(len(id)))
+		b = append(b, id...)
+	}
+	return append(b, data...)
+}
+
+// decodePostMany reads what encodePostMany wrote; at most maxIDs ids.
+func decodePostMany(b []byte, maxIDs int) (ids []string, data []byte, err error) {
+	count, k := binary.Uvarint(b)
+	if k <= 0 || count > uint64(maxIDs) {
+		return nil, nil, fmt.Errorf("postmany: bad id count")
+	}
+	b = b[k:]
+	ids = make([]string, 0, count)
+	for range count {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
+			return nil, nil, fmt.Errorf("postmany: truncated id")
+		}
+		ids = append(ids, string(b[k:k+int(l)]))
+		b = b[k+int(l):]
+	}
+	return ids, b, nil
+}
+
 // Get describes the connection, on this node or through its owner.
 func (n *NATS) Get(ctx context.Context, id string) (cluster.Info, error) {
 	owner, ok := n.nodeOf(id)
@@ -326,7 +487,10 @@ func (n *NATS) request(ctx context.Context, owner byte, op, id string, data []by
 	if !n.nc.IsConnected() {
 		return nil, fmt.Errorf("%w: not connected to NATS (request to node %d)", ErrUnavailable, owner)
 	}
-	m := &nats.Msg{Subject: n.prefix[owner] + op, Header: nats.Header{hdrConnID: []string{id}}, Data: data}
+	m := &nats.Msg{Subject: n.prefix[owner] + op, Header: nats.Header{}, Data: data}
+	if id != "" {
+		m.Header.Set(hdrConnID, id)
+	}
 	rctx, cancel := context.WithTimeout(ctx, n.timeout)
 	defer cancel()
 	reply, err := n.nc.RequestMsgWithContext(rctx, m)
@@ -428,6 +592,16 @@ func (n *NATS) serve(m *nats.Msg) {
 	case opPing:
 	case opPost:
 		err = n.local.Post(context.Background(), id, m.Data)
+	case opPostMany:
+		var ids []string
+		var data []byte
+		if ids, data, err = decodePostMany(m.Data, cluster.MaxPostMany); err == nil {
+			errs := n.local.PostMany(context.Background(), ids, data)
+			reply.Data = make([]byte, len(ids))
+			for i := range errs {
+				reply.Data[i] = postManyByte(errs[i])
+			}
+		}
 	case opGet:
 		var info cluster.Info
 		if info, err = n.local.Get(context.Background(), id); err == nil {
