@@ -30,26 +30,26 @@ type frameGuard struct {
 	scan    frameScanner
 	fail    func(code int, reason string) // called once, from Read, on the first violation
 	pending *frameViolation               // found, to be failed on the next Read
-	err     error                         // set once the connection has been failed
-	// writeTimedOut is called when a write misses its deadline, before the library
+	// writeTimedOut is called when a write misses its deadline, before the writer
 	// sees the error and ends the connection.
 	writeTimedOut func()
 	// linger drains the client's bytes before closing (set once a frame is rejected).
-	linger atomic.Bool
+	linger   atomic.Bool
+	rejected bool // the connection has been failed: every Read returns errFrameRejected
 }
 
 // errFrameRejected is what Read returns once a frame header has been rejected.
 var errFrameRejected = errors.New("gateway: frame rejected")
 
 func (g *frameGuard) Read(p []byte) (int, error) {
-	if g.err != nil {
-		return 0, g.err
+	if g.rejected {
+		return 0, errFrameRejected
 	}
 	if v := g.pending; v != nil {
-		g.err = errFrameRejected
+		g.rejected = true
 		g.linger.Store(true)
 		g.fail(v.code, v.reason)
-		return 0, g.err
+		return 0, errFrameRejected
 	}
 	var n int
 	var err error

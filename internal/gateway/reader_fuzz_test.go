@@ -26,12 +26,13 @@ func FuzzFrameReader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, stream []byte, limit uint16) {
 		scan := frameScanner{maxMessage: uint64(limit)}
 		_, violation := scan.scan(stream)
-		fr := frameReader{maxMessage: int64(limit)}
+		fr := frameReader{maxMessage: int32(limit)}
 		r := bytes.NewReader(stream)
+		hdr := make([]byte, 14)
 		var got [][]byte
 		var err error
 		for {
-			opc, p, e := fr.next(r)
+			opc, p, e := fr.next(r, hdr)
 			if err = e; err != nil {
 				break
 			}

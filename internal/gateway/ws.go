@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"runtime/debug"
 	"sync"
@@ -48,36 +49,45 @@ type socket struct {
 
 	// The reader's state. Only one reader runs at a time: the poller hands the
 	// connection to a new one only once the last one has returned it.
-	br *bufio.Reader // borrowed from readers while frames are being read
+	rb *readBuffer // borrowed from readers while frames are being read
 	fr frameReader
 
 	wmu      sync.Mutex // one write at a time
-	whdr     [ws.MaxHeaderSize]byte
-	closeOut bool // a close frame has been written: nothing more is (wmu)
+	closeOut bool       // a close frame has been written: nothing more is (wmu)
+	writing  bool       // a goroutine is running the write queue (qmu)
+	qmu      sync.Mutex
+	queue    []func() // queued writes (async)
+
 	// state says whether a reader is running and whether the connection has ended
 	// (stateReading, stateEnded): the Conn is told it has ended (Conn.closed, whose
 	// $disconnect waits for the message handlers) only once no reader runs, so that
 	// no reader hands on a message after that.
 	state     atomic.Int32
-	finishing atomic.Bool // finish has been called (it sets endCode, endReason, then stateEnded)
-	endCode   int
-	endReason string
-
-	qmu     sync.Mutex
-	queue   []func() // queued writes (Async)
-	writing bool     // a goroutine is running the queue
+	finishing atomic.Bool // finish has been called (it sets end, then stateEnded)
+	end       *closeFrame // the code and reason the connection ended with (set by finish)
 }
 
 // readBufferSize is the size of the read buffers a connection borrows while its frames
 // are read; a frame larger than the buffer is read straight into the message.
 const readBufferSize = 4096
 
-// readers are the read buffers connections borrow.
-var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+// readBuffer is what a reader borrows: the read buffer and room for a frame header.
+type readBuffer struct {
+	br  *bufio.Reader
+	hdr [ws.MaxHeaderSize]byte
+}
 
-// writeBuffers hold a frame (header and payload) while it is written, so that a small
+// readers are the read buffers connections borrow.
+var readers = sync.Pool{New: func() any { return &readBuffer{br: bufio.NewReaderSize(nil, readBufferSize)} }}
+
+// writeBuffer holds a frame (header and payload) while it is written, so that a small
 // message goes out in one write.
-var writeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+type writeBuffer struct {
+	bytes.Buffer
+	hdr [ws.MaxHeaderSize]byte
+}
+
+var writeBuffers = sync.Pool{New: func() any { return new(writeBuffer) }}
 
 // maxParallelMessages is how many messages of one connection are handled at once; the
 // connection's reader waits while that many are in flight (backpressure on the client).
@@ -110,7 +120,7 @@ func (s *wsServer) upgrade(w http.ResponseWriter, r *http.Request, subprotocol s
 		return nil, err
 	}
 	l := s.g.limits
-	sock := &socket{g: s.g, fr: frameReader{maxMessage: int64(l.MaxMessageBytes)}}
+	sock := &socket{g: s.g, fr: frameReader{maxMessage: int32(min(l.MaxMessageBytes, math.MaxInt32))}}
 	sock.guard = frameGuard{Conn: netConn, fail: fail, writeTimedOut: writeTimedOut,
 		scan: frameScanner{maxFrame: uint64(l.MaxFrameBytes), maxMessage: uint64(l.MaxMessageBytes)}}
 	if n := brw.Reader.Buffered(); n > 0 {
@@ -186,15 +196,15 @@ func (c *Conn) readFrames() {
 	}
 	defer func() {
 		if e := recover(); e != nil {
-			s.br = nil // not given back: its state is unknown
+			s.rb = nil // not given back: its state is unknown
 			c.g.recovered("a connection's reader", c.id, e)
 			c.fail(CloseInternalError, reasonInternalError)
 			s.finish(CloseInternalError, reasonInternalError)
 			s.stopReading()
 		}
 	}()
-	s.br = readers.Get().(*bufio.Reader)
-	s.br.Reset(&s.guard)
+	s.rb = readers.Get().(*readBuffer)
+	s.rb.br.Reset(&s.guard)
 	for {
 		if code, reason, done := s.readFrame(c); done {
 			s.release()
@@ -202,7 +212,7 @@ func (c *Conn) readFrames() {
 			s.stopReading()
 			return
 		}
-		if s.raw != nil && s.br.Buffered() == 0 && s.guard.drained() {
+		if s.raw != nil && s.rb.br.Buffered() == 0 && s.guard.drained() {
 			break
 		}
 	}
@@ -243,18 +253,19 @@ func (s *socket) stopReading() bool {
 	return true
 }
 
-// tellConn tells the Conn that the connection has ended, with finish's code.
+// tellConn tells the Conn that the connection has ended, with finish's code (finish
+// has set s.end before the state that tells a caller to call this).
 func (s *socket) tellConn() {
 	if c := s.sess.c; c != nil {
-		c.closed(s.endCode, s.endReason)
+		c.closed(s.end.code, s.end.reason)
 	}
 }
 
 // release gives the read buffer back.
 func (s *socket) release() {
-	s.br.Reset(nil)
-	readers.Put(s.br)
-	s.br = nil
+	s.rb.br.Reset(nil)
+	readers.Put(s.rb)
+	s.rb = nil
 }
 
 // payloadChunk is how much of a payload is allocated before its bytes arrive: a
@@ -286,7 +297,7 @@ func readPayload(dst []byte, r io.Reader, n int64) ([]byte, error) {
 // with the code and reason $disconnect sees (unless the gateway closed it first: then
 // the gateway's code stands, conn.go: closed).
 func (s *socket) readFrame(c *Conn) (code int, reason string, done bool) {
-	op, p, err := s.fr.next(s.br)
+	op, p, err := s.fr.next(s.rb.br, s.rb.hdr[:])
 	switch {
 	case errors.Is(err, errMessageTooBig):
 		// frameGuard has already failed such a frame; this is the reader's own bound.
@@ -330,10 +341,9 @@ func (s *socket) readFrame(c *Conn) (code int, reason string, done bool) {
 // is allocated, a continuation without a message, an unknown opcode), so that it is
 // safe on any input (FuzzFrameReader).
 type frameReader struct {
-	maxMessage int64 // largest message; 0: no limit
-	hdr        [ws.MaxHeaderSize]byte
 	msg        []byte    // the fragments so far of an open fragmented message
-	msgOp      ws.OpCode // and its opcode
+	maxMessage int32     // largest message; 0: no limit (a limit over 2 GiB is 2 GiB)
+	msgOp      ws.OpCode // the open message's opcode
 	msgOpen    bool
 }
 
@@ -347,11 +357,12 @@ var (
 // expected: frameGuard finds them first).
 const reasonProtocol = "Protocol error"
 
-// next reads one frame from r. It returns a control frame's opcode and its (unmasked)
+// next reads one frame from r, with hdr (at least ws.MaxHeaderSize bytes) as room for
+// its header. It returns a control frame's opcode and its (unmasked)
 // payload, a complete message's opcode (text or binary) and body, or
 // ws.OpContinuation with no payload for a fragment that does not end its message.
-func (f *frameReader) next(r io.Reader) (ws.OpCode, []byte, error) {
-	h, err := ws.ReadHeaderBuffer(r, f.hdr[:])
+func (f *frameReader) next(r io.Reader, hdr []byte) (ws.OpCode, []byte, error) {
+	h, err := ws.ReadHeaderBuffer(r, hdr)
 	if err != nil {
 		if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
 			return 0, nil, errProtocol
@@ -369,7 +380,7 @@ func (f *frameReader) next(r io.Reader) (ws.OpCode, []byte, error) {
 	case control && h.OpCode != ws.OpClose && h.OpCode != ws.OpPing && h.OpCode != ws.OpPong:
 		return 0, nil, errProtocol
 	}
-	if f.maxMessage > 0 && !control && int64(len(f.msg))+h.Length > f.maxMessage {
+	if f.maxMessage > 0 && !control && int64(len(f.msg))+h.Length > int64(f.maxMessage) {
 		return 0, nil, errMessageTooBig
 	}
 	var start int
@@ -452,7 +463,7 @@ func (s *socket) finish(code int, reason string) {
 	if !s.finishing.CompareAndSwap(false, true) {
 		return
 	}
-	s.endCode, s.endReason = code, reason
+	s.end = &closeFrame{code, reason}
 	old := s.state.Or(stateEnded)
 	if s.g.ws.poll != nil {
 		s.g.ws.poll.remove(s)
@@ -476,9 +487,9 @@ func (s *socket) writeFrame(op ws.OpCode, p []byte) error {
 	if op == ws.OpClose {
 		s.closeOut = true
 	}
-	buf := writeBuffers.Get().(*bytes.Buffer)
+	buf := writeBuffers.Get().(*writeBuffer)
 	buf.Reset()
-	_ = ws.WriteHeaderBuffer(buf, ws.Header{Fin: true, OpCode: op, Length: int64(len(p))}, s.whdr[:])
+	_ = ws.WriteHeaderBuffer(buf, ws.Header{Fin: true, OpCode: op, Length: int64(len(p))}, buf.hdr[:])
 	buf.Write(p)
 	_, err := s.guard.Write(buf.Bytes())
 	if buf.Cap() <= 64<<10 {
