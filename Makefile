@@ -5,7 +5,7 @@ GO ?= go
 AUTHORIZER_ARCHS := arm64 amd64
 AUTHORIZER_BUILDFLAGS := -trimpath -ldflags "-s -w" -tags lambda.norpc
 
-.PHONY: all authorizer test clean FORCE
+.PHONY: all authorizer build test clean FORCE
 
 all: authorizer
 
@@ -18,10 +18,24 @@ dist/authorizer/%/bootstrap: FORCE
 dist/authorizer-%.zip: dist/authorizer/%/bootstrap
 	$(GO) run ./cmd/authorizer/internal/zipbootstrap $< $@
 
+# The wsgate binary in bin/. Its version comes from the build info the go command
+# records (-buildvcs=true: commit, commit time, dirty flag, and a module version derived
+# from them). In a git worktree the go command records none, so the same facts are also
+# stamped with -ldflags -X; `wsgate --version` prefers the build info.
+GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
+GIT_TIME := $(shell TZ=UTC git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd 2>/dev/null)
+GIT_DIRTY := $(shell test -n "$$(git status --porcelain 2>/dev/null)" && echo true || echo false)
+GIT_DESCRIBE := $(shell git describe --tags --always --dirty 2>/dev/null)
+WSGATE_LDFLAGS := -X main.stampCommit=$(GIT_COMMIT) -X main.stampTime=$(GIT_TIME) \
+	-X main.stampModified=$(GIT_DIRTY) -X main.stampVersion=$(GIT_DESCRIBE)
+
+build: FORCE
+	$(GO) build -trimpath -buildvcs=true -ldflags "$(WSGATE_LDFLAGS)" -o bin/wsgate ./cmd/wsgate
+
 test:
 	bash scripts/test
 
 clean:
-	rm -rf dist
+	rm -rf dist bin
 
 FORCE:

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -18,8 +17,17 @@ import (
 
 // authorize decides one event from stdin and prints the Lambda's answer: the policy JSON,
 // or {"error": "Unauthorized"} as API Gateway would see the function's error.
-func authorize(ctx context.Context, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	h, err := lambdaauth.NewFromEnv(ctx, getenv, lambdaauth.Deps{Logger: slog.New(slog.NewJSONHandler(stderr, nil))})
+func authorize(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("authorize")
+	lf := addLogFlags(fs)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	logger, err := lf.logger("authorize", stderr)
+	if err != nil {
+		return err
+	}
+	h, err := lambdaauth.NewFromEnv(ctx, getenv, lambdaauth.Deps{Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -42,7 +50,16 @@ func printAnswer(ctx context.Context, h *lambdaauth.Handler, e lambdaauth.Event,
 
 // demo decides a few real-shaped handshakes with a dev key generated now, the way a
 // deployed authorizer would, and prints one line per case with the Lambda's answer.
-func demo(ctx context.Context, stdout, stderr io.Writer) error {
+func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("demo")
+	lf := addLogFlags(fs)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	logger, err := lf.logger("demo", stderr)
+	if err != nil {
+		return err
+	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	keys, err := cookieauth.HMACSecret(secret)
@@ -58,7 +75,7 @@ func demo(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	h := lambdaauth.New(a, slog.New(slog.NewJSONHandler(stderr, nil)))
+	h := lambdaauth.New(a, logger)
 
 	csrf := base64.RawURLEncoding.EncodeToString(secret[:16])
 	mint := func(sub, csrf string, exp time.Time) string {

@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -69,26 +68,21 @@ type devInfo struct {
 // (a fresh HMAC key), TLS from a local CA, @connections with a fresh SigV4 key, and the
 // reference chat backend and page.
 func dev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("dev") // help.go: --help, usage errors
 	o := devOptions{}
 	fs.StringVar(&o.Env, "env", "dev", "environment `name`: hosts ui.NAME.example.test and ws.NAME.example.test")
 	fs.IntVar(&o.UIPort, "ui-port", 8443, "HTTPS `port` of the page and backend on 127.0.0.1 (0 picks one)")
 	fs.IntVar(&o.WSPort, "ws-port", 8444, "WSS `port` of the gateway on 127.0.0.1 (0 picks one)")
 	fs.StringVar(&o.Dir, "dir", "", "`directory` keeping the local CA (default: $XDG_CACHE_HOME/wsgate/dev or ~/.cache/wsgate/dev)")
 	fs.DurationVar(&o.TokenTTL, "token-ttl", 15*time.Minute, "lifetime of the login JWT; sockets close (1008) when it expires")
-	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
+	lf := addLogFlags(fs) // logging.go: --log-format, --log-level
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("dev: unexpected argument %q", fs.Arg(0))
+	var err error
+	if o.Logger, err = lf.logger("dev", stderr); err != nil {
+		return err
 	}
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("dev: --log-level: %w", err)
-	}
-	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	if o.Dir == "" {
 		o.Dir = defaultDevDir(getenv)
 	}

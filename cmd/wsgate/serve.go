@@ -2,60 +2,63 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/server"
 )
 
+// configFlags are how serve and token find the configuration: the embedded default,
+// --config, or --template with --overrides.
+type configFlags struct {
+	path, template, overrides string
+}
+
+func addConfigFlags(fs *flag.FlagSet) *configFlags {
+	c := &configFlags{}
+	fs.StringVar(&c.path, "config", "", "configuration `file` (YAML); default: the embedded default (a cookie-authenticated echo API with the development key)")
+	fs.StringVar(&c.template, "template", "", "a CloudFormation `template` (AWS::ApiGatewayV2::*) whose API to use, instead of --config")
+	fs.StringVar(&c.overrides, "overrides", "", "with --template: a YAML `file` in --config's format whose Server section and local endpoints override the template's")
+	return c
+}
+
+// load reads the configuration the flags name and says where it came from.
+func (c *configFlags) load(cmd string) (*config.Config, string, error) {
+	switch {
+	case c.template != "" && c.path != "":
+		return nil, "", &usageError{cmd: cmd, msg: cmd + ": --config and --template are exclusive"}
+	case c.template != "":
+		cfg, err := config.LoadTemplate(c.template, c.overrides)
+		return cfg, c.template, err
+	case c.overrides != "":
+		return nil, "", &usageError{cmd: cmd, msg: cmd + ": --overrides needs --template"}
+	case c.path != "":
+		cfg, err := config.Load(c.path)
+		return cfg, c.path, err
+	}
+	cfg, err := config.Parse(config.Default)
+	return cfg, "embedded default", err
+}
+
 // serve runs the gateway until ctx ends.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration `file` (YAML); default: the embedded default (a cookie-authenticated echo API with the development key)")
-	check := fs.Bool("check-config", false, "validate the configuration, build the gateway from it, and exit")
-	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	tmpl := fs.String("template", "", "run the API a CloudFormation `template` defines (AWS::ApiGatewayV2::*), instead of --config")
-	overrides := fs.String("overrides", "", "with --template: a YAML `file` in --config's format whose Server section and local endpoints override the template's")
-	listen := fs.String("listen", "", "override Server.Listen (host:port; port 0 picks one)")
-	mgmtListen := fs.String("management-listen", "", "override Server.ManagementListen (host:port; port 0 picks one)")
-	if err := fs.Parse(args); err != nil {
+	fs := newFlagSet("serve")
+	cf := addConfigFlags(fs)
+	check := fs.Bool("check-config", false, "check the configuration as serving it would (files, environment variables, secrets; ports as warnings), build the gateway from it, and exit")
+	listen := fs.String("listen", "", "override Server.Listen (`host:port`; port 0 picks one)")
+	mgmtListen := fs.String("management-listen", "", "override Server.ManagementListen (`host:port`; port 0 picks one)")
+	lf := addLogFlags(fs)
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	logger, err := lf.logger("serve", stderr)
+	if err != nil {
+		return err
 	}
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("serve: --log-level: %w", err)
-	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
-
-	var cfg *config.Config
-	var err error
-	source := "embedded default"
-	switch {
-	case *tmpl != "" && *path != "":
-		return fmt.Errorf("serve: --config and --template are exclusive")
-	case *tmpl != "":
-		cfg, err = config.LoadTemplate(*tmpl, *overrides)
-		source = *tmpl
-	case *overrides != "":
-		return fmt.Errorf("serve: --overrides needs --template")
-	case *path != "":
-		cfg, err = config.Load(*path)
-		source = *path
-	default:
-		cfg, err = config.Parse(config.Default)
-	}
+	cfg, source, err := cf.load("serve")
 	if err != nil {
 		return err
 	}
@@ -65,8 +68,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if *mgmtListen != "" {
 		cfg.Server.ManagementListen = *mgmtListen
 	}
+	if err := config.Check(cfg, getenv); err != nil {
+		return err
+	}
 	deps := server.Deps{Getenv: getenv, Logger: logger, AccessLogStdout: stdout}
 	if *check {
+		for _, w := range config.CheckPorts(cfg) {
+			fmt.Fprintf(stderr, "wsgate: warning: %s\n", w)
+		}
 		g, err := server.Build(ctx, cfg, deps)
 		if err != nil {
 			return err
@@ -76,6 +85,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return nil
 	}
 	return server.Serve(ctx, cfg, deps, func(a server.Addrs) {
+		b := server.NewBanner(cfg, a, source)
+		// The banner goes to stderr, where people look, as lines on a terminal and as
+		// one record in a JSON log; stdout keeps the one ready line scripts read (and
+		// the access log when it has no file).
+		if lf.isJSON(stderr) {
+			logger.Info("serving", slog.Any("banner", b))
+		} else {
+			fmt.Fprint(stderr, b.String())
+		}
 		scheme := "ws"
 		if a.TLS {
 			scheme = "wss"
@@ -83,29 +101,4 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stdout, "wsgate: serving %s (%s) on %s://%s/ ; @connections on http://%s/%s/@connections\n",
 			cfg.API.Name, source, scheme, a.WebSocket, a.Management, cfg.Stage.StageName)
 	})
-}
-
-// token mints a JWT and CSRF token for the development key, for trying the default
-// configuration with any WebSocket client.
-func token(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	sub := fs.String("sub", "dev-user", "the principal (sub claim)")
-	ttl := fs.Duration("ttl", 15*time.Minute, "token lifetime")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	csrf := base64.RawURLEncoding.EncodeToString(b)
-	now := time.Now()
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"sub": *sub, "iat": now.Unix(), "exp": now.Add(*ttl).Unix(), "csrf": csrf,
-	}).SignedString([]byte(config.DevHMACSecret))
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "Cookie: JWT=%s; CSRF-TOKEN=%s\nquery: ?csrf=%s\n", tok, csrf, csrf)
-	fmt.Fprintf(stdout, "try: npx wscat -c 'ws://127.0.0.1:8080/?csrf=%s' -H 'Cookie: JWT=%s; CSRF-TOKEN=%s'\n", csrf, tok, csrf)
-	return nil
 }

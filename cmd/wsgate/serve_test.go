@@ -46,7 +46,7 @@ func TestServeDefault(t *testing.T) {
 	if err := run(ctx, []string{"token", "--sub", "carol"}, nil, nil, &tok, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	tm := regexp.MustCompile(`Cookie: (\S+; CSRF-TOKEN=(\S+))`).FindStringSubmatch(tok.String())
+	tm := regexp.MustCompile(`Cookie: (JWT=\S+)\ncsrf: (\S+)\n`).FindStringSubmatch(tok.String())
 	if tm == nil {
 		t.Fatalf("token output %q", tok.String())
 	}

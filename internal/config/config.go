@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -552,6 +553,7 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	c.ResolveCodeDirs(filepath.Dir(path)) // functions.go
 	return c, nil
 }
 
@@ -615,6 +617,7 @@ func (c *Config) SetDefaults() {
 			def(&e.ClusterName, "wsgate")
 		}
 	}
+	c.setFunctionDefaults() // functions.go
 	if l.ConnectRate > 0 && l.ConnectBurst == 0 {
 		l.ConnectBurst = int(l.ConnectRate + 0.999)
 	}

@@ -54,8 +54,9 @@ func (c *Config) Validate() error {
 	c.Server.validate(&errs)
 	c.validateAccessLog(&errs) // accesslog.go
 	c.Stage.validate(&errs, c.Routes)
-	c.validateAPIKeys(&errs) // apikeys.go
-	c.validateIAM(&errs)     // iam.go
+	c.validateAPIKeys(&errs)   // apikeys.go
+	c.validateIAM(&errs)       // iam.go
+	c.validateFunctions(&errs) // functions.go
 	return errs.err()
 }
 

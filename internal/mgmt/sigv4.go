@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"strconv"
@@ -236,8 +237,7 @@ func (s *server) checkHeaders(r *http.Request) (*signedRequest, error) {
 
 // verify checks the signature of r over the payload hash (lowercase hex).
 func (sr *signedRequest) verify(r *http.Request, payloadHash string) error {
-	canonical := canonicalRequest(r, sr.auth.SignedHeaders, payloadHash)
-	want := signWith(sr.key, sr.auth, sr.amzDate, canonical)
+	want := signHash(sr.key, sr.auth, sr.amzDate, canonicalHash(r, sr.auth.SignedHeaders, payloadHash))
 	if !hmac.Equal([]byte(want), []byte(sr.auth.Signature)) {
 		return newError(CodeInvalidSignature, msgBadSignature, fmt.Errorf("key %s: signature mismatch", sr.auth.AccessKeyID))
 	}
@@ -323,7 +323,12 @@ func signingKey(secret string, a authorization) []byte {
 
 func signWith(key []byte, a authorization, amzDate, canonical string) string {
 	h := sha256.Sum256([]byte(canonical))
-	stringToSign := sigAlgorithm + "\n" + amzDate + "\n" + a.scope() + "\n" + hex.EncodeToString(h[:])
+	return signHash(key, a, amzDate, hex.EncodeToString(h[:]))
+}
+
+// signHash is the signature of a canonical request given its hex SHA-256.
+func signHash(key []byte, a authorization, amzDate, canonicalHash string) string {
+	stringToSign := sigAlgorithm + "\n" + amzDate + "\n" + a.scope() + "\n" + canonicalHash
 	return hex.EncodeToString(hmacSHA256(key, stringToSign))
 }
 
@@ -363,49 +368,130 @@ func hmacSHA256(key []byte, data string) []byte {
 
 // canonicalRequest is the SigV4 canonical request of r for the given signed headers.
 func canonicalRequest(r *http.Request, signed []string, payloadHash string) string {
-	var b strings.Builder
-	b.WriteString(r.Method)
-	b.WriteByte('\n')
-	b.WriteString(uriEncode(rawPath(r), false))
-	b.WriteByte('\n')
-	b.WriteString(canonicalQuery(r.URL.RawQuery))
-	b.WriteByte('\n')
+	return string(appendCanonical(nil, r, signed, payloadHash))
+}
 
-	lower := make(map[string][]string, len(r.Header))
-	for k, v := range r.Header {
-		lk := strings.ToLower(k)
-		lower[lk] = append(lower[lk], v...)
+// canonicalHash is the lowercase hex SHA-256 of r's canonical request, built in a
+// pooled buffer: what verification signs, without the string canonicalRequest makes.
+func canonicalHash(r *http.Request, signed []string, payloadHash string) string {
+	bp := canonicalBufs.Get().(*[]byte)
+	b := appendCanonical((*bp)[:0], r, signed, payloadHash)
+	h := sha256.Sum256(b)
+	if cap(b) <= 64<<10 { // a request with huge signed headers does not pin its buffer
+		*bp = b
+		canonicalBufs.Put(bp)
 	}
+	return hex.EncodeToString(h[:])
+}
+
+var canonicalBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// appendCanonical appends r's canonical request to b.
+func appendCanonical(b []byte, r *http.Request, signed []string, payloadHash string) []byte {
+	b = append(b, r.Method...)
+	b = append(b, '\n')
+	b = append(b, uriEncode(rawPath(r), false)...)
+	b = append(b, '\n')
+	b = append(b, canonicalQuery(r.URL.RawQuery)...)
+	b = append(b, '\n')
 	for _, name := range signed {
 		var values []string
 		switch name {
 		case "host":
 			values = []string{r.Host}
 		case "content-length":
-			values = lower[name]
+			values = headerValues(r.Header, name)
 			if len(values) == 0 && r.ContentLength >= 0 {
 				values = []string{strconv.FormatInt(r.ContentLength, 10)}
 			}
 		case "transfer-encoding":
 			values = r.TransferEncoding
 		default:
-			values = lower[name]
+			values = headerValues(r.Header, name)
 		}
-		b.WriteString(name)
-		b.WriteByte(':')
+		b = append(b, name...)
+		b = append(b, ':')
 		for i, v := range values {
 			if i > 0 {
-				b.WriteByte(',')
+				b = append(b, ',')
 			}
-			b.WriteString(strings.Join(strings.Fields(v), " "))
+			b = appendTrimmed(b, v)
 		}
-		b.WriteByte('\n')
+		b = append(b, '\n')
 	}
-	b.WriteByte('\n')
-	b.WriteString(strings.Join(signed, ";"))
-	b.WriteByte('\n')
-	b.WriteString(payloadHash)
-	return b.String()
+	b = append(b, '\n')
+	for i, name := range signed {
+		if i > 0 {
+			b = append(b, ';')
+		}
+		b = append(b, name...)
+	}
+	b = append(b, '\n')
+	return append(b, payloadHash...)
+}
+
+// headerValues returns every value of the header called name (lowercase), whatever the
+// case of its key in h. net/http stores parsed headers under their canonical key, so
+// that is looked up first (canonical forms of the names signed are cached); any key
+// that differs from it only in case is added, as a map of lowercased keys would.
+func headerValues(h http.Header, name string) []string {
+	key := canonicalKey(name)
+	values := h[key]
+	for k, v := range h {
+		if k != key && len(k) == len(name) && strings.EqualFold(k, name) {
+			values = append(slices.Clip(values), v...)
+		}
+	}
+	return values
+}
+
+// canonicalKeys caches textproto's canonical form of signed header names: a client
+// signs the same few names on every request, and computing the form allocates.
+var canonicalKeys struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+func canonicalKey(name string) string {
+	canonicalKeys.mu.RLock()
+	k, ok := canonicalKeys.m[name]
+	canonicalKeys.mu.RUnlock()
+	if ok {
+		return k
+	}
+	k = textproto.CanonicalMIMEHeaderKey(name)
+	canonicalKeys.mu.Lock()
+	if canonicalKeys.m == nil || len(canonicalKeys.m) >= maxCachedKeys {
+		canonicalKeys.m = make(map[string]string) // bounded: names come from clients
+	}
+	canonicalKeys.m[name] = k
+	canonicalKeys.mu.Unlock()
+	return k
+}
+
+// appendTrimmed appends v as SigV4 wants a header value: without leading and trailing
+// whitespace, each run of inner whitespace one space (strings.Fields's notion of
+// whitespace). A plain ASCII value that needs none of that is appended as is.
+func appendTrimmed(b []byte, v string) []byte {
+	plain := true
+	for i := 0; i < len(v) && plain; i++ {
+		switch c := v[i]; {
+		case c >= 0x80, c == '\t', c == '\n', c == '\v', c == '\f', c == '\r':
+			plain = false
+		case c == ' ':
+			plain = i > 0 && i < len(v)-1 && v[i+1] != ' '
+		}
+	}
+	if plain {
+		return append(b, v...)
+	}
+	for i, f := range strings.Fields(v) {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, f...)
+	}
+	return b
 }
 
 // rawPath is the path exactly as the client sent it on the request line, escapes kept.

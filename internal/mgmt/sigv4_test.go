@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -221,5 +222,38 @@ func TestDateHeader(t *testing.T) {
 	}
 	if diff := cmp.Diff([]call{{Op: "delete", ID: testID}}, rec.Calls()); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+}
+
+// FuzzAppendTrimmed checks the fast path of header value trimming against the
+// definition it replaces: the fields of the value joined with single spaces.
+func FuzzAppendTrimmed(f *testing.F) {
+	for _, s := range []string{"", "a", "application/json", " a", "a ", "a  b", "a\tb", "attempt=1; max=3", "\u00a0x", "x\u0085", "  "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if got, want := string(appendTrimmed(nil, v)), strings.Join(strings.Fields(v), " "); got != want {
+			t.Fatalf("appendTrimmed(%q) = %q, want %q", v, got, want)
+		}
+	})
+}
+
+// TestHeaderValuesAnyCase reads a signed header whatever the case of its key, as SigV4
+// compares names lowercased.
+func TestHeaderValuesAnyCase(t *testing.T) {
+	h := http.Header{"X-Amz-Date": {"1"}, "x-amz-date": {"2"}, "Content-Type": {"a"}}
+	got := headerValues(h, "x-amz-date")
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"1", "2"}) {
+		t.Errorf("x-amz-date: %q", got)
+	}
+	if got := headerValues(h, "content-type"); !slices.Equal(got, []string{"a"}) {
+		t.Errorf("content-type: %q", got)
+	}
+	if got := headerValues(h, "x-missing"); len(got) != 0 {
+		t.Errorf("x-missing: %q", got)
+	}
+	if h["X-Amz-Date"][0] != "1" || len(h["X-Amz-Date"]) != 1 {
+		t.Errorf("headerValues changed the header: %v", h)
 	}
 }

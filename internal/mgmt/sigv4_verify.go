@@ -105,7 +105,7 @@ func (v *Verifier) Verify(r *http.Request) (accessKeyID string, err error) {
 func matchesAny(key []byte, a authorization, amzDate string, r *http.Request, hashes []string) bool {
 	ok := false
 	for _, h := range hashes {
-		want := signWith(key, a, amzDate, canonicalRequest(r, a.SignedHeaders, h))
+		want := signHash(key, a, amzDate, canonicalHash(r, a.SignedHeaders, h))
 		if hmac.Equal([]byte(want), []byte(a.Signature)) {
 			ok = true
 		}

@@ -53,6 +53,18 @@ type Deps struct {
 	// AccessLogStdout is where an access log whose Server.AccessLog.Path is "" or "-"
 	// is written. Nil: os.Stdout.
 	AccessLogStdout io.Writer
+
+	// --- local Lambda functions (functions.go, docs/lambda.md) ---
+
+	// FunctionsCAFile is a PEM CA bundle the local functions trust (wsgate dev's CA),
+	// passed to them as NODE_EXTRA_CA_CERTS, AWS_CA_BUNDLE and SSL_CERT_FILE. Default
+	// none.
+	FunctionsCAFile string
+	// FunctionsNodeModules is the node_modules directory node functions resolve the AWS
+	// SDK from when they ship none. Default: $WSGATE_LAMBDA_NODE_MODULES.
+	FunctionsNodeModules string
+	// WatchFunctions reloads a local function when a file under its CodeDir changes.
+	WatchFunctions bool
 }
 
 // Build compiles cfg (routes, selection expressions, templates, request parameters,
@@ -66,6 +78,9 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*gateway.Gateway
 	}
 	if deps.HTTPClient == nil {
 		deps.HTTPClient = integration.NewHTTPClient()
+	}
+	if deps.Lambda == nil && len(cfg.Functions) > 0 {
+		deps.Lambda = notStarted{} // Build alone (--check-config): functions.go
 	}
 	var errs []error
 	sel, err := integration.CompileSelection(cfg.API.RouteSelectionExpression)

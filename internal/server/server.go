@@ -60,6 +60,15 @@ func Serve(ctx context.Context, cfg *config.Config, deps Deps, ready func(Addrs)
 		}
 		deps.Lambda = lc
 	}
+	if len(cfg.Functions) > 0 { // local Lambda functions (functions.go)
+		rt, err := startFunctions(cfg, deps)
+		if err != nil {
+			return err
+		}
+		// Deferred first, so it runs last: after the gateway has drained.
+		defer closeFunctions(rt, log)
+		deps.Lambda = rt
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
