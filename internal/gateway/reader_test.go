@@ -47,7 +47,8 @@ func echoGateway(t *testing.T) (*Gateway, string) {
 }
 
 // Idle connections wait in the poller: a hundred of them add no goroutine each, and
-// every one still answers, again and again, after each idle spell.
+// every one still answers, again and again, after each idle spell. (Only Linux has the
+// poller: elsewhere each connection keeps its reading goroutine, netpoll_other.go.)
 func TestIdleConnectionsHoldNoGoroutine(t *testing.T) {
 	g, addr := echoGateway(t)
 	const n = 100
@@ -63,7 +64,11 @@ func TestIdleConnectionsHoldNoGoroutine(t *testing.T) {
 		return nil
 	})
 	settled := func() error {
-		if d := runtime.NumGoroutine() - before; d > n/10 {
+		d := runtime.NumGoroutine() - before
+		if runtime.GOOS != "linux" && d < n {
+			return fmt.Errorf("%d goroutines more than before %d idle connections, want one each without the poller", d, n)
+		}
+		if runtime.GOOS == "linux" && d > n/10 {
 			return fmt.Errorf("%d goroutines more than before %d idle connections", d, n)
 		}
 		return nil
