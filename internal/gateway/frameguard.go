@@ -9,53 +9,57 @@ import (
 	"time"
 )
 
-// frameGuard sits between a connection's socket and the WebSocket library's reader and
-// checks every client frame as its bytes stream past, before the library parses it:
-// all of RFC 6455 §5's rules for a server reading client frames, the close code's
-// range (§7.4), and the gateway's frame and message limits. It is written here because
-// the library cannot be trusted with them: gws v1.8.9 converts a 64-bit payload length
-// to int without checking its most significant bit (a 14-byte header made it panic in
-// its read goroutine), reports a one-byte close payload as status code 3, and fails
-// some frames with a code it does not report; no later gws is served, and it has no hook
-// to check a frame first. A frame that breaks a rule fails the connection through fail
-// (which sends the close frame with the library's own writer, with the code the close
-// table in close.go gives) and the read returns errFrameRejected; the library only ever
-// parses valid frames.
+// frameGuard sits between a connection's socket and its frame reader (ws.go:
+// frameReader) and checks every client frame as its bytes stream past, before the
+// reader parses it: all of RFC 6455 §5's rules for a server reading client frames, the
+// close code's range (§7.4), and the gateway's frame and message limits. The checks
+// live here, on the byte stream, rather than in the reader, because they were first
+// written for a library that could not be trusted with them (gws v1.8.9 converted a
+// 64-bit payload length to int without checking its most significant bit and panicked
+// in its read goroutine, and reported a one-byte close payload as status code 3), and
+// because one streaming check fails a bad frame as soon as its header is in, whatever
+// reads the frames. A frame that breaks a rule fails the connection through fail
+// (which sends the close frame with the code the close table in close.go gives) and the
+// read returns errFrameRejected; the reader only ever parses valid frames.
 //
 // The guard holds no buffer of its own beyond one frame header (14 bytes): payload
 // bytes are counted, not copied (but for a close frame's two-byte code).
 type frameGuard struct {
 	net.Conn
-	src     io.Reader // the bytes the HTTP server had already buffered, then Conn
+	pre     []byte // the client's bytes the HTTP server had already read, read first
 	scan    frameScanner
 	fail    func(code int, reason string) // called once, from Read, on the first violation
 	pending *frameViolation               // found, to be failed on the next Read
-	err     error                         // set once the connection has been failed
-	// writeTimedOut is called when a write misses its deadline, before the library
+	// writeTimedOut is called when a write misses its deadline, before the writer
 	// sees the error and ends the connection.
 	writeTimedOut func()
-	// unchecked skips the checks (a test hook: see wsServer.unchecked).
-	unchecked bool
 	// linger drains the client's bytes before closing (set once a frame is rejected).
-	linger atomic.Bool
+	linger   atomic.Bool
+	rejected bool // the connection has been failed: every Read returns errFrameRejected
 }
 
 // errFrameRejected is what Read returns once a frame header has been rejected.
 var errFrameRejected = errors.New("gateway: frame rejected")
 
 func (g *frameGuard) Read(p []byte) (int, error) {
-	if g.err != nil {
-		return 0, g.err
+	if g.rejected {
+		return 0, errFrameRejected
 	}
 	if v := g.pending; v != nil {
-		g.err = errFrameRejected
+		g.rejected = true
 		g.linger.Store(true)
 		g.fail(v.code, v.reason)
-		return 0, g.err
+		return 0, errFrameRejected
 	}
-	n, err := g.src.Read(p)
-	if g.unchecked {
-		return n, err
+	var n int
+	var err error
+	if len(g.pre) > 0 {
+		n = copy(p, g.pre)
+		if g.pre = g.pre[n:]; len(g.pre) == 0 {
+			g.pre = nil
+		}
+	} else {
+		n, err = g.Conn.Read(p)
 	}
 	ok, v := g.scan.scan(p[:n])
 	if v != nil {
@@ -69,6 +73,10 @@ func (g *frameGuard) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// drained reports that a Read would wait for the client: no bytes the HTTP server read
+// ahead are left, and no violation is waiting to be reported.
+func (g *frameGuard) drained() bool { return len(g.pre) == 0 && g.pending == nil }
 
 // Close closes the connection. After a rejected frame it first ends the gateway's side
 // (the close frame is on its way) and reads and drops what the client still sends, for

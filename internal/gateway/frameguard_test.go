@@ -17,9 +17,9 @@ import (
 	"github.com/wsgate/wsgate/internal/testutil"
 )
 
-// A panic in the WebSocket library's reader closes that connection with 1011, runs its
+// A panic in a connection's reader closes that connection with 1011, runs its
 // $disconnect and is counted; the process and the other connections go on. The case is
-// the library's own panic on a bad length, with the guard switched off.
+// a panic the test hook makes the reader raise on one frame's payload.
 func TestPanicInReaderIsRecovered(t *testing.T) {
 	cfg, err := config.Parse([]byte("Routes: {$default: {}}\n"))
 	if err != nil {
@@ -43,7 +43,7 @@ func TestPanicInReaderIsRecovered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.ws.unchecked = true
+	g.ws.panicOn = "reader bug"
 	srv := httptest.NewServer(g)
 	defer srv.Close()
 	defer func() {
@@ -56,7 +56,7 @@ func TestPanicInReaderIsRecovered(t *testing.T) {
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	other := testutil.RawDial(t, addr, "/", http.Header{})
 	c := testutil.RawDial(t, addr, "/", http.Header{})
-	c.Send(testutil.FrameWithLength(0x81, 1<<63, nil))
+	c.Send(testutil.Text("reader bug"))
 	if code, _ := c.CloseCode(5 * time.Second); code != CloseInternalError {
 		t.Errorf("close code %d, want 1011", code)
 	}

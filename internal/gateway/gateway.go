@@ -6,7 +6,8 @@
 // their metrics. It depends on interfaces for what it calls: authorizer.Authorizer,
 // integration.Integration, cluster.Registry; package server builds it from a config.
 //
-// Gateway.mu is the one mutex; Conn has none (atomics only).
+// Gateway.mu is the gateway's mutex; Conn has none (atomics only); the poller and each
+// socket have their own, each held alone (ws.go, netpoll_linux.go).
 package gateway
 
 import (

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/wsgate/wsgate/internal/gateway"
 )
@@ -63,6 +64,17 @@ func (c *headConn) CloseWrite() error {
 		return cw.CloseWrite()
 	}
 	return errors.ErrUnsupported
+}
+
+// SyscallConn is the socket beneath, for the gateway's poller (internal/gateway/
+// netpoll_linux.go), which watches an idle connection's file descriptor instead of
+// keeping a goroutine blocked in its Read; none beneath TLS, whose connections keep
+// their reading goroutine.
+func (c *headConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.ErrUnsupported
 }
 
 func (c *headConn) record(b []byte) {
