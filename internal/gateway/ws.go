@@ -56,7 +56,7 @@ type socket struct {
 	closeOut bool       // a close frame has been written: nothing more is (wmu)
 	writing  bool       // a goroutine is running the write queue (qmu)
 	qmu      sync.Mutex
-	queue    []func() // queued writes (async)
+	queue    []writeJob // queued messages (writeAsync)
 
 	// state says whether a reader is running and whether the connection has ended
 	// (stateReading, stateEnded): the Conn is told it has ended (Conn.closed, whose
@@ -505,11 +505,25 @@ func (s *socket) writeClose(body []byte) error {
 	return err
 }
 
-// async runs f after the functions queued before it, one at a time, in a goroutine that
-// exists only while the queue is not empty.
-func (s *socket) async(f func()) {
+// writeJob is one queued message.
+type writeJob struct {
+	op      ws.OpCode
+	data    []byte
+	timeout time.Duration
+	skip    func() bool // true: the connection is closing, the message is dropped
+	done    func(error)
+}
+
+// maxCoalesce bounds the bytes of queued messages written in one write.
+const maxCoalesce = 64 << 10
+
+// enqueue queues j behind the messages queued before it. A goroutine, which exists only
+// while the queue is not empty, writes them: every message queued by the time it looks
+// goes out in one write (up to maxCoalesce bytes), so that a burst of pushes to one
+// connection costs one syscall, not one per frame.
+func (s *socket) enqueue(j writeJob) {
 	s.qmu.Lock()
-	s.queue = append(s.queue, f)
+	s.queue = append(s.queue, j)
 	if s.writing {
 		s.qmu.Unlock()
 		return
@@ -519,18 +533,70 @@ func (s *socket) async(f func()) {
 	go func() {
 		for {
 			s.qmu.Lock()
-			if len(s.queue) == 0 {
-				s.queue, s.writing = nil, false
+			jobs := s.queue
+			s.queue = nil
+			if len(jobs) == 0 {
+				s.writing = false
 				s.qmu.Unlock()
 				return
 			}
-			f := s.queue[0]
-			s.queue[0] = nil
-			s.queue = s.queue[1:]
 			s.qmu.Unlock()
-			f()
+			s.writeJobs(jobs)
 		}
 	}()
+}
+
+// writeJobs writes jobs in order, in as few writes as maxCoalesce allows, and tells
+// each its outcome. After a failed write the connection is ended and the rest fail too.
+func (s *socket) writeJobs(jobs []writeJob) {
+	var failed error
+	for len(jobs) > 0 {
+		if failed != nil {
+			jobs[0].done(failed)
+			jobs = jobs[1:]
+			continue
+		}
+		if jobs[0].skip() {
+			jobs[0].done(nil)
+			jobs = jobs[1:]
+			continue
+		}
+		n, size := 1, len(jobs[0].data)
+		for n < len(jobs) && size+len(jobs[n].data) <= maxCoalesce && !jobs[n].skip() {
+			size += len(jobs[n].data)
+			n++
+		}
+		_ = s.guard.SetWriteDeadline(time.Now().Add(jobs[0].timeout))
+		err := s.writeFrames(jobs[:n])
+		if err != nil {
+			s.finish(CloseAbnormal, "")
+			failed = err
+		}
+		for _, j := range jobs[:n] {
+			j.done(err)
+		}
+		jobs = jobs[n:]
+	}
+}
+
+// writeFrames writes jobs' messages as unfragmented frames, in one write.
+func (s *socket) writeFrames(jobs []writeJob) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.closeOut {
+		return errClosed
+	}
+	buf := writeBuffers.Get().(*writeBuffer)
+	buf.Reset()
+	for _, j := range jobs {
+		_ = ws.WriteHeaderBuffer(buf, ws.Header{Fin: true, OpCode: j.op, Length: int64(len(j.data))}, buf.hdr[:])
+		buf.Write(j.data)
+	}
+	_, err := s.guard.Write(buf.Bytes())
+	if buf.Cap() <= 64<<10 {
+		writeBuffers.Put(buf)
+	}
+	return err
 }
 
 // recoverHTTP, deferred by an HTTP handler, turns a panic into a counted 500 (answered
@@ -570,19 +636,7 @@ func (c *Conn) writeAsync(data []byte, timeout time.Duration, done func(error)) 
 	if !utf8.Valid(data) {
 		op = ws.OpBinary
 	}
-	s := c.ws
-	s.async(func() {
-		if c.closing.Load() {
-			done(nil)
-			return
-		}
-		_ = s.guard.SetWriteDeadline(time.Now().Add(timeout))
-		err := s.writeFrame(op, data)
-		if err != nil {
-			s.finish(CloseAbnormal, "")
-		}
-		done(err)
-	})
+	c.ws.enqueue(writeJob{op: op, data: data, timeout: timeout, skip: c.closing.Load, done: done})
 }
 
 // writeClose sends a close frame with code and reason and closes the socket; a write
