@@ -243,6 +243,8 @@ type Record struct {
 	AuthorizerContext  map[string]any
 	AuthorizerError    string // authorizer.error: "Unauthorized", "Forbidden", ...
 	AuthorizerStatus   int
+	AuthorizerLatency  time.Duration // authorizer.latency: meaningful when AuthorizerRan
+	AuthorizerRan      bool
 	IntegrationStatus  int
 	IntegrationLatency time.Duration // integrationLatency: meaningful when IntegrationRan
 	IntegrationRan     bool
@@ -335,8 +337,13 @@ func (r *Record) Value(name string) (string, bool) {
 		return str(r.PrincipalID)
 	case "authorizer.error", "authorize.error":
 		return str(r.AuthorizerError)
-	case "authorizer.status", "authorize.status":
+	case "authorizer.status", "authorize.status", "authorizer.integrationStatus":
 		return num(r.AuthorizerStatus)
+	case "authorizer.latency", "authorize.latency", "authorizer.integrationLatency":
+		if !r.AuthorizerRan {
+			return "", false
+		}
+		return strconv.FormatInt(r.AuthorizerLatency.Milliseconds(), 10), true
 	case "disconnectStatusCode":
 		return num(r.DisconnectStatusCode)
 	case "disconnectReason":

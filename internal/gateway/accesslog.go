@@ -42,6 +42,25 @@ func (g *Gateway) accessRecord(r *http.Request, c *Conn, eventType, routeKey, re
 	return rec
 }
 
+// connectTimes is what the access log reports of a $connect's authorizer and
+// integration, gathered as the handshake runs them.
+type connectTimes struct {
+	authRan, integRan bool
+	auth, integ       time.Duration
+	integStatus       int
+}
+
+func (t *connectTimes) fill(rec *accesslog.Record) {
+	if t == nil {
+		return
+	}
+	rec.AuthorizerRan, rec.AuthorizerLatency = t.authRan, t.auth
+	rec.IntegrationRan, rec.IntegrationLatency = t.integRan, t.integ
+	if t.integStatus != 0 {
+		rec.IntegrationStatus = t.integStatus
+	}
+}
+
 // accessRefused logs a refused $connect with the status the client got. A request
 // that was no WebSocket upgrade at all is not a $connect and is not logged.
 func (g *Gateway) accessRefused(r *http.Request, c *Conn, f *refusal, start time.Time) {
@@ -55,6 +74,7 @@ func (g *Gateway) accessRefused(r *http.Request, c *Conn, f *refusal, start time
 		reqID = requestID()
 	}
 	rec := g.accessRecord(r, c, integration.EventConnect, config.RouteConnect, reqID, start)
+	f.times.fill(rec)
 	rec.Status, rec.Error = f.status, http.StatusText(f.status)
 	if f.message != "" { // the message the client got (iam.go)
 		rec.Error = f.message
@@ -71,9 +91,10 @@ func (g *Gateway) accessRefused(r *http.Request, c *Conn, f *refusal, start time
 }
 
 // accessConnected logs an accepted $connect: status 200, as API Gateway reports it.
-func (c *Conn) accessConnected() {
+func (c *Conn) accessConnected(t *connectTimes) {
 	if g := c.g; g.accessLog != nil {
 		rec := g.accessRecord(nil, c, integration.EventConnect, config.RouteConnect, c.connectRequestID, c.connectedAt)
+		t.fill(rec)
 		if c.principalID != "" || c.authContext != nil {
 			rec.AuthorizerStatus = http.StatusOK
 		}

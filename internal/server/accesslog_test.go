@@ -138,7 +138,8 @@ func TestAccessLogFormat(t *testing.T) {
 	be := echoBackend(t)
 	const format = `{"event":"$context.eventType","route":"$context.routeKey","status":"$context.status","error":"$context.error.message",` +
 		`"name":"$context.authorizer.name","messageId":"$context.messageId","integrationStatus":"$context.integrationStatus",` +
-		`"latency":"$context.integrationLatency","code":"$context.disconnectStatusCode","stage":"$context.stage","apiId":"$context.apiId"}`
+		`"latency":"$context.integrationLatency","code":"$context.disconnectStatusCode","stage":"$context.stage","apiId":"$context.apiId",` +
+		`"authLatency":"$context.authorizer.latency"}`
 	yamlCfg := chatConfig(be.URL, "")
 	stage := "StageVariables: {backend: " + be.URL + "}}"
 	if !strings.Contains(yamlCfg, stage) {
@@ -172,27 +173,34 @@ func TestAccessLogFormat(t *testing.T) {
 		}
 		return nil
 	})
+	millis := func(v any) bool { s, _ := v.(string); return s != "" && strings.Trim(s, "0123456789") == "" }
 	for i := 1; i <= 2; i++ {
 		if id, _ := lines[i]["messageId"].(string); id == "" || id == "-" {
 			t.Errorf("line %d: messageId %q", i, id)
 		}
-		if lat, _ := lines[i]["latency"].(string); strings.Trim(lat, "0123456789") != "" || lat == "" {
-			t.Errorf("line %d: latency %q, want milliseconds", i, lat)
+	}
+	// The $connect and message integrations' latency, and the $connect authorizer's.
+	for _, l := range []struct {
+		line int
+		key  string
+	}{{0, "latency"}, {1, "latency"}, {2, "latency"}, {0, "authLatency"}} {
+		if v := lines[l.line][l.key]; !millis(v) {
+			t.Errorf("line %d: %s %q, want milliseconds", l.line, l.key, v)
 		}
+		delete(lines[l.line], l.key)
 	}
 	want := []map[string]any{
 		{"event": "CONNECT", "route": "$connect", "status": "200", "error": "-", "name": "Alice", "messageId": "-",
-			"integrationStatus": "-", "latency": "-", "code": "-", "stage": "dev", "apiId": "abc123"},
-		{"event": "MESSAGE", "route": "echo", "status": "200", "error": "-", "name": "Alice",
 			"integrationStatus": "200", "code": "-", "stage": "dev", "apiId": "abc123"},
+		{"event": "MESSAGE", "route": "echo", "status": "200", "error": "-", "name": "Alice",
+			"integrationStatus": "200", "code": "-", "stage": "dev", "apiId": "abc123", "authLatency": "-"},
 		{"event": "MESSAGE", "route": "broken", "status": "500", "error": "Internal server error", "name": "Alice",
-			"integrationStatus": "-", "code": "-", "stage": "dev", "apiId": "abc123"},
+			"integrationStatus": "-", "code": "-", "stage": "dev", "apiId": "abc123", "authLatency": "-"},
 		{"event": "DISCONNECT", "route": "$disconnect", "status": "200", "error": "-", "name": "Alice", "messageId": "-",
-			"integrationStatus": "-", "latency": "-", "code": "1001", "stage": "dev", "apiId": "abc123"},
+			"integrationStatus": "-", "latency": "-", "code": "1001", "stage": "dev", "apiId": "abc123", "authLatency": "-"},
 	}
 	for i := 1; i <= 2; i++ {
 		delete(lines[i], "messageId")
-		delete(lines[i], "latency")
 	}
 	if diff := cmp.Diff(want, lines); diff != "" {
 		t.Errorf("access log (-want +got):\n%s", diff)
