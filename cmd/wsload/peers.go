@@ -186,3 +186,95 @@ func appendJSONString(b []byte, s string) ([]byte, error) {
 	q, err := json.Marshal(s)
 	return append(b, q...), err
 }
+
+// peerLabel is the label bench/run gives every run of the peers group.
+const peerLabel = "peers"
+
+// peerTargets are the peers, in the order of the table's columns.
+var peerTargets = []string{targetCentrifugo, targetBareGWS}
+
+// peerRow is one figure of the Peers table, computed from a group's medians.
+type peerRow struct {
+	scenario string
+	what     string // the figure, and which way is better
+	fig      func(g *group) (float64, bool)
+	format   func(float64) string
+}
+
+// cpuPer1k is a process's CPU-seconds per 1,000 operations: average cores over the
+// phase divided by the operations per second of the phase, times 1,000.
+func cpuPer1k(cores, perSecond string) func(g *group) (float64, bool) {
+	return func(g *group) (float64, bool) {
+		c, ok1 := g.median(cores)
+		r, ok2 := g.median(perSecond)
+		if !ok1 || !ok2 || r <= 0 {
+			return 0, false
+		}
+		return c / r * 1000, true
+	}
+}
+
+func p99(name string) func(g *group) (float64, bool) {
+	return func(g *group) (float64, bool) { return g.latency(name, func(l Latency) float64 { return l.P99 }) }
+}
+
+func median(fig string) func(g *group) (float64, bool) {
+	return func(g *group) (float64, bool) { return g.median(fig) }
+}
+
+var peerRows = []peerRow{
+	{"idle", "RSS per idle connection, KiB (lower is better)", median("rss_per_conn_kib"), f1},
+	{"connect", "handshakes/s; wsgate and Centrifugo authenticate (JWT), bare gws does not (higher is better)", median("connects_per_s"), f0},
+	{"connect", "server CPU-s per 1,000 handshakes (lower is better)", cpuPer1k("connect_gateway_cores", "connects_per_s"), f2},
+	{"connect", "handshake p99, ms", p99("handshake"), f1},
+	{"push", "pushes/s answered (higher is better)", median("posts_per_s"), f0},
+	{"push", "server CPU-s per 1,000 pushes (lower is better)", cpuPer1k("gateway_cores", "posts_per_s"), f2},
+	{"push", "delivery p99, ms", p99("delivery"), f1},
+}
+
+// writePeers writes the Peers table: each figure for wsgate and each peer that ran
+// (label "peers"), and the ratio wsgate ÷ peer.
+func writePeers(w io.Writer, groups map[string]*group) {
+	get := func(target, scenario string) *group { return groups[target+"/"+scenario+"/"+peerLabel] }
+	header := false
+	for _, pr := range peerRows {
+		a := get(targetWsgate, pr.scenario)
+		if a == nil {
+			continue
+		}
+		va, ok := pr.fig(a)
+		if !ok {
+			continue
+		}
+		if !header {
+			fmt.Fprintf(w, "\n## Peers (same load generator, same machine, runs interleaved)\n\n")
+			fmt.Fprintf(w, "| scenario | figure | wsgate | Centrifugo | bare gws | wsgate ÷ Centrifugo | wsgate ÷ bare gws | errors wsgate / Centrifugo / bare gws |\n|---|---|---|---|---|---|---|---|\n")
+			header = true
+		}
+		cells := []string{pr.format(va)}
+		var ratios []string
+		errs := []string{fmt.Sprint(a.errors())}
+		for _, t := range peerTargets {
+			b := get(t, pr.scenario)
+			vb, ok := 0.0, false
+			if b != nil {
+				vb, ok = pr.fig(b)
+				errs = append(errs, fmt.Sprint(b.errors()))
+			} else {
+				errs = append(errs, "–")
+			}
+			if !ok {
+				cells = append(cells, "–")
+				ratios = append(ratios, "–")
+				continue
+			}
+			cells = append(cells, pr.format(vb))
+			if vb > 0 {
+				ratios = append(ratios, fmt.Sprintf("%.2f", va/vb))
+			} else {
+				ratios = append(ratios, "–")
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", pr.scenario, pr.what, strings.Join(cells, " | "), strings.Join(ratios, " | "), strings.Join(errs, " / "))
+	}
+}

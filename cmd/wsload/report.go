@@ -241,6 +241,7 @@ func writeReport(w io.Writer, groups map[string]*group, commit string) {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", r.scenario, r.figure, r.target, r.value, r.met)
 	}
 	writeSideBySide(w, groups)
+	writePeers(w, groups) // peers.go
 	fmt.Fprintf(w, "\n## Every figure (medians)\n")
 	for _, k := range slices.Sorted(maps.Keys(groups)) {
 		g := groups[k]
