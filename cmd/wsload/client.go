@@ -167,7 +167,7 @@ func (c *client) OnMessage(ws *gws.Conn, msg *gws.Message) {
 		return
 	}
 	if l.cfg.target == targetCentrifugo { // peers.go
-		c.centrifugoFrame(ws, b, now, slow)
+		c.centrifugoFrame(b, now, slow, func() { _ = ws.WriteString("{}") })
 		return
 	}
 	if t, ok := timestamp(b); ok {

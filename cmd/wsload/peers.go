@@ -106,14 +106,14 @@ func bearer(tok token) string {
 
 // centrifugoFrame handles one frame from Centrifugo: replies and pushes, one JSON
 // object a line (Centrifugo batches them). An empty object is the server's ping,
-// answered with an empty object.
-func (c *client) centrifugoFrame(ws *gws.Conn, b []byte, now time.Time, slow bool) {
+// answered with an empty object (pong).
+func (c *client) centrifugoFrame(b []byte, now time.Time, slow bool, pong func()) {
 	l := c.l
 	for line := range bytes.SplitSeq(b, []byte{'\n'}) {
 		switch {
 		case len(line) == 0:
 		case string(line) == "{}":
-			_ = ws.WriteString("{}")
+			pong()
 		case bytes.HasPrefix(line, []byte(`{"push":`)):
 			if t, ok := timestamp(line); ok {
 				l.received.Add(1)

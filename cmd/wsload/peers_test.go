@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestWritePeers checks the Peers table's arithmetic on made-up reports: the ratio
@@ -38,4 +40,47 @@ func TestWritePeers(t *testing.T) {
 	if strings.Contains(md, "| connect |") {
 		t.Errorf("a scenario nobody ran has rows:\n%s", md)
 	}
+}
+
+// FuzzCentrifugoFrame feeds arbitrary server frames to the Centrifugo frame handler:
+// it must not panic, and every line is counted exactly once as a delivery, a reply, a
+// ping or a bad frame.
+func FuzzCentrifugoFrame(f *testing.F) {
+	for _, s := range []string{
+		`{"id":1,"connect":{"client":"8c0a9a4e-7a43-4b8e-9e0c-1b2f3a4d5e6f","version":"6.9.1","subs":{"#load-0":{}},"ping":25,"pong":true}}`,
+		`{"id":1,"error":{"code":109,"message":"token expired"}}`,
+		`{"push":{"channel":"#load-0","pub":{"data":{"t":1764586800000000000,"p":"xxxx"}}}}` + "\n" + `{}`,
+		`{}`,
+		"\n\n",
+		`{"push":{"channel":"#x","pub":{"data":{"t":`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l := newLoader(loadConfig{target: targetCentrifugo})
+		defer close(l.done)
+		c := &client{l: l, idCh: make(chan string, 1)}
+		pongs := 0
+		c.centrifugoFrame(b, time.Now(), false, func() { pongs++ })
+		lines := 0
+		for line := range bytes.SplitSeq(b, []byte{'\n'}) {
+			if len(line) > 0 {
+				lines++
+			}
+		}
+		answered := len(c.idCh)
+		// Replies beyond the first are dropped (the channel holds one); count them apart.
+		replies := 0
+		for line := range bytes.SplitSeq(b, []byte{'\n'}) {
+			if bytes.HasPrefix(line, []byte(`{"id":1,"connect":`)) || bytes.HasPrefix(line, []byte(`{"id":1,"error":`)) {
+				replies++
+			}
+		}
+		if replies > 0 && answered != 1 {
+			t.Fatalf("%d replies, %d answered", replies, answered)
+		}
+		if got := int(l.received.Load()+l.badFrames.Load()) + pongs + replies; got != lines {
+			t.Fatalf("%d lines, %d accounted for", lines, got)
+		}
+	})
 }
