@@ -280,6 +280,7 @@ func (l *loader) dial(idx int, tok token) (*client, error) {
 	c.ws = ws
 	go ws.ReadLoop()
 	if err := l.hello(c, tok); err != nil { // peers.go
+		c.closed.Store(true) // a failed handshake, not a close by the peer
 		_ = ws.NetConn().Close()
 		return nil, &dialErr{err: err}
 	}
