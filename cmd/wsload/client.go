@@ -166,6 +166,10 @@ func (c *client) OnMessage(ws *gws.Conn, msg *gws.Message) {
 		}
 		return
 	}
+	if l.cfg.target == targetCentrifugo { // peers.go
+		c.centrifugoFrame(b, now, slow, func() { _ = ws.WriteString("{}") })
+		return
+	}
 	if t, ok := timestamp(b); ok {
 		l.received.Add(1)
 		if !slow {
@@ -275,6 +279,11 @@ func (l *loader) dial(idx int, tok token) (*client, error) {
 	}
 	c.ws = ws
 	go ws.ReadLoop()
+	if err := l.hello(c, tok); err != nil { // peers.go
+		c.closed.Store(true) // a failed handshake, not a close by the peer
+		_ = ws.NetConn().Close()
+		return nil, &dialErr{err: err}
+	}
 	return c, nil
 }
 
@@ -290,6 +299,9 @@ func containsByte(s string, b byte) bool {
 // whoami asks the gateway for the connection's id (a route answered with
 // {"id":"$context.connectionId"}).
 func (c *client) whoami(timeout time.Duration) (string, error) {
+	if id := c.connID(); id != "" { // known from the protocol's own handshake (peers.go)
+		return id, nil
+	}
 	if err := c.ws.WriteString(`{"action":"whoami"}`); err != nil {
 		return "", err
 	}

@@ -47,6 +47,7 @@ type loadConfig struct {
 	accessKey string
 	secretKey string
 	region    string
+	apiKey    string // Centrifugo's server API key (peers.go)
 
 	slow     float64       // share of slow readers (fanout)
 	rounds   int           // batch posts (broadcast)
@@ -222,6 +223,10 @@ func (p *poster) run(jobs <-chan postJob) {
 }
 
 func (p *poster) post(j postJob) {
+	if p.l.cfg.target == targetCentrifugo { // peers.go
+		p.publish(j)
+		return
+	}
 	body := frame("{", j.at, p.l.cfg.payload)
 	u := p.l.cfg.mgmtURL + "/@connections/" + url.PathEscape(j.id)
 	req, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))

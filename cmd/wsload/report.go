@@ -236,11 +236,14 @@ func writeReport(w io.Writer, groups map[string]*group, commit string) {
 	fmt.Fprintf(w, "# wsgate benchmark results, %s\n\n", time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(w, "- Machine: %s\n- Go: %s\n- Commit: %s\n", machine(), runtime.Version(), commit)
 	fmt.Fprintf(w, "- Figures: median of each group's runs (count per group below); reproduce with `bench/run` (docs/benchmarks.md).\n\n")
-	fmt.Fprintf(w, "## Against the targets\n\n| scenario | figure | target | measured | met? |\n|---|---|---|---|---|\n")
-	for _, r := range headline(groups) {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", r.scenario, r.figure, r.target, r.value, r.met)
+	if rows := headline(groups); len(rows) > 0 { // none in a peers-only run
+		fmt.Fprintf(w, "## Against the targets\n\n| scenario | figure | target | measured | met? |\n|---|---|---|---|---|\n")
+		for _, r := range rows {
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", r.scenario, r.figure, r.target, r.value, r.met)
+		}
 	}
 	writeSideBySide(w, groups)
+	writePeers(w, groups) // peers.go
 	fmt.Fprintf(w, "\n## Every figure (medians)\n")
 	for _, k := range slices.Sorted(maps.Keys(groups)) {
 		g := groups[k]

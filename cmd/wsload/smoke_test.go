@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"io"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wsgate/wsgate/bench/peers/baregws/peer"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/server"
 )
@@ -139,4 +141,57 @@ func onlyGeneratorSlack(r *Report) bool {
 		}
 	}
 	return true
+}
+
+// TestSmokeBareGWS runs the scenarios the peers bench runs against the bare gws peer
+// (bench/peers/baregws, in process): its own protocol hooks (no cookies, whoami and
+// POST /@connections/{id} as wsgate's) must give traffic and no errors. Centrifugo,
+// the other peer, is built from the module proxy by bench/run only (too slow here).
+func TestSmokeBareGWS(t *testing.T) {
+	p := peer.New()
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	defer p.Close()
+	base := loadConfig{
+		target: targetBareGWS, wsURL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/", mgmtURL: srv.URL,
+		metricsURL: srv.URL + "/metrics", pid: os.Getpid(), auth: true, secret: config.DevHMACSecret,
+		srcIPs: 2, n: 20, conc: 8, rate: 200, duration: time.Second, payload: 32, writers: 4, stale: 0.1,
+		hold: 100 * time.Millisecond,
+	}
+	if err := applyTarget(&base, func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	if base.auth {
+		t.Fatal("baregws target still sends cookies")
+	}
+	cases := []struct {
+		scenario string
+		want     []string
+	}{
+		{"idle", []string{"conns", "connects_per_s", "rss_after_mib", "goroutines_per_conn"}},
+		{"connect", []string{"conns", "connects_per_s"}},
+		{"push", []string{"posts_per_s", "posts_200", "posts_410_stale", "delivered"}},
+		{"route", []string{"messages_per_s", "received"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.scenario, func(t *testing.T) {
+			l := newLoader(base)
+			defer close(l.done)
+			r, err := l.runScenario(context.Background(), tc.scenario)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Target != targetBareGWS {
+				t.Errorf("target %q", r.Target)
+			}
+			for _, f := range tc.want {
+				if v := r.Figures[f]; !(v > 0) {
+					t.Errorf("figure %s = %v, want > 0", f, v)
+				}
+			}
+			if n := r.ErrorCount(); n > 0 {
+				t.Errorf("errors: %v %v", r.Errors, r.ErrorSamples)
+			}
+		})
+	}
 }
