@@ -58,23 +58,10 @@ func (b *builder) build(root map[string]any, stageName string) error {
 }
 
 func (b *builder) resources(root map[string]any, stageName string) error {
-	sam, err := transform(root) // template_sam.go
+	byType, err := b.functionResources(root)
 	if err != nil {
 		return err
 	}
-	byType, err := b.group(root)
-	if err != nil {
-		return err
-	}
-	if err := b.checkTypes(byType, sam); err != nil {
-		return err
-	}
-	globals, err := samGlobals(root)
-	if err != nil {
-		return err
-	}
-	b.lambdaNames(byType) // before anything refers to a function
-	b.functions(byType, globals)
 
 	apis := byType["AWS::ApiGatewayV2::Api"]
 	if len(apis) != 1 {
@@ -254,6 +241,31 @@ func (b *builder) resources(root map[string]any, stageName string) error {
 		}
 	}
 	return nil
+}
+
+// functionResources groups root's resources by type, checks the types (and the SAM
+// transform), and reads its Lambda functions (SAM's Globals merged in) into b.cfg: what
+// every template, the API's and the overrides' Stacks, starts with. Functions come
+// first because anything may refer to them.
+func (b *builder) functionResources(root map[string]any) (map[string][]resource, error) {
+	sam, err := transform(root) // template_sam.go
+	if err != nil {
+		return nil, err
+	}
+	byType, err := b.group(root)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.checkTypes(byType, sam); err != nil {
+		return nil, err
+	}
+	globals, err := samGlobals(root)
+	if err != nil {
+		return nil, err
+	}
+	b.lambdaNames(byType)
+	b.functions(byType, globals)
+	return byType, nil
 }
 
 // group sorts the resources that exist (their Condition, if any, holds) by type.

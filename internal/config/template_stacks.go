@@ -132,23 +132,9 @@ func (b *builder) stacks(stacks map[string]Stack) error {
 
 // functionsOnly reads a template's functions and nothing else.
 func (b *builder) functionsOnly(root map[string]any) error {
-	sam, err := transform(root)
-	if err != nil {
+	if _, err := b.functionResources(root); err != nil {
 		return err
 	}
-	byType, err := b.group(root)
-	if err != nil {
-		return err
-	}
-	if err := b.checkTypes(byType, sam); err != nil {
-		return err
-	}
-	globals, err := samGlobals(root)
-	if err != nil {
-		return err
-	}
-	b.lambdaNames(byType)
-	b.functions(byType, globals)
 	switch {
 	case b.limit != nil:
 		return b.limit
