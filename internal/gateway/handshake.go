@@ -108,7 +108,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if g.iamRefused(w, r, c, ev, start) { // AWS_IAM (iam.go)
 		return
 	}
-	csrfEntry := "" // the offered subprotocol entry that carried the CSRF token
+	csrfEntry := ""        // the offered subprotocol entry that carried the CSRF token
 	var times connectTimes // for the access log (accesslog.go)
 	if g.auth != nil {
 		t0 := time.Now()
