@@ -168,39 +168,22 @@ func CompileResponseSelection(expr string) (ResponseSelection, error) {
 		return ResponseSelection{parts: []responseSelectionPart{p}}, nil
 	}
 	var s ResponseSelection
-	var lit strings.Builder
-	flush := func() {
-		if lit.Len() > 0 {
-			s.parts = append(s.parts, responseSelectionPart{literal: lit.String()})
-			lit.Reset()
-		}
-	}
-	rest := expr
-	for rest != "" {
-		switch {
-		case strings.HasPrefix(rest, `\$`):
-			lit.WriteByte('$')
-			rest = rest[2:]
-		case strings.HasPrefix(rest, "${"):
-			end := strings.IndexByte(rest, '}')
-			if end < 0 {
-				return ResponseSelection{}, fmt.Errorf("selection expression %q: unclosed ${", expr)
-			}
-			p, err := responseVariable(rest[2:end])
+	err := scanSelection(expr,
+		func(lit string) { s.parts = append(s.parts, responseSelectionPart{literal: lit}) },
+		func(inner string) error {
+			p, err := responseVariable(inner)
 			if err != nil {
-				return ResponseSelection{}, fmt.Errorf("selection expression %q: %w", expr, err)
+				return fmt.Errorf("selection expression %q: %w", expr, err)
 			}
-			flush()
 			s.parts = append(s.parts, p)
-			rest = rest[end+1:]
-		case rest[0] == '$':
-			return ResponseSelection{}, fmt.Errorf("selection expression %q: %q: put variables inside ${...} when the expression has text besides, or \\$ for a literal $", expr, rest)
-		default:
-			lit.WriteByte(rest[0])
-			rest = rest[1:]
-		}
+			return nil
+		},
+		func(rest string) error {
+			return fmt.Errorf("selection expression %q: %q: put variables inside ${...} when the expression has text besides, or \\$ for a literal $", expr, rest)
+		})
+	if err != nil {
+		return ResponseSelection{}, err
 	}
-	flush()
 	return s, nil
 }
 

@@ -36,8 +36,43 @@ func CompileSelection(expr string) (Selection, error) {
 		return Selection{parts: []selectionPart{{path: &path}}, useBody: true}, nil
 	}
 	var s Selection
-	rest := expr
+	err := scanSelection(expr,
+		func(lit string) { s.parts = append(s.parts, selectionPart{literal: lit}) },
+		func(inner string) error {
+			p, ok := strings.CutPrefix(inner, "request.body")
+			if !ok {
+				return fmt.Errorf("selection expression %q: ${%s} is not supported (only ${request.body...} is selectable on WebSocket messages)", expr, inner)
+			}
+			path, err := bodyPath(p)
+			if err != nil {
+				return fmt.Errorf("selection expression %q: %w", expr, err)
+			}
+			s.parts = append(s.parts, selectionPart{path: &path})
+			s.useBody = true
+			return nil
+		},
+		func(rest string) error {
+			return fmt.Errorf("selection expression %q: %q is not supported (use $request.body.<path>, ${request.body.<path>} or \\$ for a literal $)", expr, rest)
+		})
+	if err != nil {
+		return Selection{}, err
+	}
+	return s, nil
+}
+
+// scanSelection reads a selection expression that holds text besides its variables, in
+// order: runs of literal text (\$ is a literal $) go to literal, the inside of each
+// ${...} to variable; a $ outside ${...} is bare's error. Route, template and
+// integration response selection expressions share it and differ in their variables.
+func scanSelection(expr string, literal func(string), variable func(inner string) error, bare func(rest string) error) error {
 	var lit strings.Builder
+	flush := func() {
+		if lit.Len() > 0 {
+			literal(lit.String())
+			lit.Reset()
+		}
+	}
+	rest := expr
 	for rest != "" {
 		switch {
 		case strings.HasPrefix(rest, `\$`):
@@ -46,35 +81,22 @@ func CompileSelection(expr string) (Selection, error) {
 		case strings.HasPrefix(rest, "${"):
 			end := strings.IndexByte(rest, '}')
 			if end < 0 {
-				return Selection{}, fmt.Errorf("selection expression %q: unclosed ${", expr)
+				return fmt.Errorf("selection expression %q: unclosed ${", expr)
 			}
-			inner := rest[2:end]
-			p, ok := strings.CutPrefix(inner, "request.body")
-			if !ok {
-				return Selection{}, fmt.Errorf("selection expression %q: ${%s} is not supported (only ${request.body...} is selectable on WebSocket messages)", expr, inner)
+			flush()
+			if err := variable(rest[2:end]); err != nil {
+				return err
 			}
-			path, err := bodyPath(p)
-			if err != nil {
-				return Selection{}, fmt.Errorf("selection expression %q: %w", expr, err)
-			}
-			if lit.Len() > 0 {
-				s.parts = append(s.parts, selectionPart{literal: lit.String()})
-				lit.Reset()
-			}
-			s.parts = append(s.parts, selectionPart{path: &path})
-			s.useBody = true
 			rest = rest[end+1:]
 		case rest[0] == '$':
-			return Selection{}, fmt.Errorf("selection expression %q: %q is not supported (use $request.body.<path>, ${request.body.<path>} or \\$ for a literal $)", expr, rest)
+			return bare(rest)
 		default:
 			lit.WriteByte(rest[0])
 			rest = rest[1:]
 		}
 	}
-	if lit.Len() > 0 {
-		s.parts = append(s.parts, selectionPart{literal: lit.String()})
-	}
-	return s, nil
+	flush()
+	return nil
 }
 
 // bodyPath compiles what follows "request.body": "" (the whole body), ".a.b", "[0]".
