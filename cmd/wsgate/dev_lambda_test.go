@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -29,27 +28,8 @@ func TestDevLambdaAuthorizer(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/authorizer: %v\n%s", err, out)
 	}
-	logs := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan devInfo, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- runDev(ctx, devOptions{Dir: t.TempDir(), AuthorizerBootstrap: dir,
-			Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, func(d devInfo) { ready <- d })
-	}()
-	var d devInfo
-	select {
-	case d = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("runDev: %v\nlogs:\n%s", err, logs.String())
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("runDev returned %v", err)
-		}
-	})
+	run := startDevWith(t, devOptions{AuthorizerBootstrap: dir})
+	d, logs := run.devInfo, run.logs
 	if !strings.Contains(logs.String(), `"name":"wsgate-authorizer"`) {
 		t.Errorf("the startup log does not list the authorizer function:\n%s", logs.String())
 	}

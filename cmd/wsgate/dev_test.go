@@ -43,11 +43,17 @@ type devRun struct {
 // ends.
 func startDev(t *testing.T, tokenTTL time.Duration) *devRun {
 	t.Helper()
+	return startDevWith(t, devOptions{TokenTTL: tokenTTL})
+}
+
+// startDevWith is startDev with o's options; it sets o's Dir and Logger.
+func startDevWith(t *testing.T, o devOptions) *devRun {
+	t.Helper()
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan devInfo, 1)
 	done := make(chan error, 1)
-	o := devOptions{Dir: t.TempDir(), TokenTTL: tokenTTL, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	o.Dir, o.Logger = t.TempDir(), slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	go func() {
 		done <- runDev(ctx, o, func(d devInfo) { ready <- d })
 	}()
