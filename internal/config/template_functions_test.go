@@ -231,14 +231,7 @@ func TestTemplateFunctions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := ParseTemplate([]byte(tc.template), []byte(tc.overrides))
 			if len(tc.wantErr) > 0 {
-				if err == nil {
-					t.Fatalf("no error, want %q", tc.wantErr)
-				}
-				for _, w := range tc.wantErr {
-					if !strings.Contains(err.Error(), w) {
-						t.Errorf("error %q\nwant it to contain %q", err, w)
-					}
-				}
+				checkErrorHolds(t, err, tc.wantErr)
 				return
 			}
 			if err != nil {

@@ -424,14 +424,7 @@ Routes:
 			}
 			c, err := ParseTemplate([]byte(tmpl), []byte(over))
 			if len(tc.wantErr) > 0 {
-				if err == nil {
-					t.Fatalf("no error, want %q", tc.wantErr)
-				}
-				for _, w := range tc.wantErr {
-					if !strings.Contains(err.Error(), w) {
-						t.Errorf("error\n%v\nlacks %q", err, w)
-					}
-				}
+				checkErrorHolds(t, err, tc.wantErr)
 				return
 			}
 			if err != nil {
@@ -515,4 +508,18 @@ func FuzzParseTemplate(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkErrorHolds fails the test unless err is an error whose text holds every one of
+// want.
+func checkErrorHolds(t testing.TB, err error, want []string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want %q", want)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error\n%v\nlacks %q", err, w)
+		}
+	}
 }
