@@ -50,10 +50,7 @@ type connectTimes struct {
 	integStatus       int
 }
 
-func (t *connectTimes) fill(rec *accesslog.Record) {
-	if t == nil {
-		return
-	}
+func (t connectTimes) fill(rec *accesslog.Record) {
 	rec.AuthorizerRan, rec.AuthorizerLatency = t.authRan, t.auth
 	rec.IntegrationRan, rec.IntegrationLatency = t.integRan, t.integ
 	if t.integStatus != 0 {
@@ -91,7 +88,7 @@ func (g *Gateway) accessRefused(r *http.Request, c *Conn, f *refusal, start time
 }
 
 // accessConnected logs an accepted $connect: status 200, as API Gateway reports it.
-func (c *Conn) accessConnected(t *connectTimes) {
+func (c *Conn) accessConnected(t connectTimes) {
 	if g := c.g; g.accessLog != nil {
 		rec := g.accessRecord(nil, c, integration.EventConnect, config.RouteConnect, c.connectRequestID, c.connectedAt)
 		t.fill(rec)

@@ -116,7 +116,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		times.authRan, times.auth = true, time.Since(t0)
 		g.metrics.observeAuthorizer(res, times.auth)
 		if st := res.Status(); st != 0 {
-			g.refuse(w, r, c, &refusal{status: st, outcome: authorizerOutcome(res.Outcome), reason: res.Reason, times: &times}, start)
+			g.refuse(w, r, c, &refusal{status: st, outcome: authorizerOutcome(res.Outcome), reason: res.Reason, times: times}, start)
 			return
 		}
 		c.principalID, c.authContext, c.expiresAt = res.PrincipalID, res.Context, res.ExpiresAt
@@ -134,12 +134,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		times.integRan, times.integ = true, time.Since(t0)
 		rt.obs.observe(err, times.integ)
 		if err != nil {
-			g.refuse(w, r, c, &refusal{status: http.StatusBadGateway, outcome: outcomeIntegrationError, err: err, times: &times}, start)
+			g.refuse(w, r, c, &refusal{status: http.StatusBadGateway, outcome: outcomeIntegrationError, err: err, times: times}, start)
 			return
 		}
 		times.integStatus = resp.StatusCode
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			g.refuse(w, r, c, &refusal{status: resp.StatusCode, outcome: outcomeIntegrationRejected, times: &times}, start)
+			g.refuse(w, r, c, &refusal{status: resp.StatusCode, outcome: outcomeIntegrationRejected, times: times}, start)
 			return
 		}
 		if p := resp.Header.Get("Sec-WebSocket-Protocol"); p != "" {
@@ -154,7 +154,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock() // against Shutdown: a connection registered now is closed by it
 	if g.closing {
 		g.mu.Unlock()
-		g.refuse(w, r, c, &refusal{status: http.StatusServiceUnavailable, outcome: outcomeShuttingDown, times: &times}, start)
+		g.refuse(w, r, c, &refusal{status: http.StatusServiceUnavailable, outcome: outcomeShuttingDown, times: times}, start)
 		return
 	}
 	g.reg.Add(c)
@@ -176,7 +176,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.metrics.connections.Inc()
 	g.log.Info("connect", "requestId", c.connectRequestID, "connectionId", c.id, "principalId", c.principalID,
 		"sourceIp", c.sourceIP, "status", http.StatusSwitchingProtocols, "durationMs", msSince(start))
-	c.accessConnected(&times) // accesslog.go
+	c.accessConnected(times) // accesslog.go
 	// The handler returns so that net/http's request and connection state can be
 	// collected; the connection lives on in its own goroutine.
 	go c.readLoop()
@@ -195,7 +195,7 @@ type refusal struct {
 	// iam.go) and is the access log's error.message; safe for the client.
 	message string
 	// times are the authorizer's and the integration's, when they ran (access log).
-	times *connectTimes
+	times connectTimes
 }
 
 // refuse answers a handshake with f, counts it and logs it. c is nil when the refusal
