@@ -240,7 +240,7 @@ type Record struct {
 	IAM IAMIdentity
 
 	PrincipalID        string
-	AuthorizerContext  map[string]any
+	AuthorizerContext  AuthContext
 	AuthorizerError    string // authorizer.error: "Unauthorized", "Forbidden", ...
 	AuthorizerStatus   int
 	AuthorizerLatency  time.Duration // authorizer.latency: meaningful when AuthorizerRan
@@ -350,7 +350,7 @@ func (r *Record) Value(name string) (string, bool) {
 		return str(r.DisconnectReason)
 	}
 	if key, ok := strings.CutPrefix(name, "authorizer."); ok {
-		v, ok := r.AuthorizerContext[key]
+		v, ok := r.AuthorizerContext.Get(key)
 		if !ok || v == nil {
 			return "", false
 		}

@@ -22,7 +22,7 @@ func TestRender(t *testing.T) {
 		RequestID: "req-1", EventType: "MESSAGE", RouteKey: "sendmessage", ConnectionID: "conn=",
 		MessageID: "msg-1", Status: 200, SourceIP: "192.0.2.1", UserAgent: `evil "agent"` + "\n\\\x01\u2028",
 		RequestTime: at, ConnectedAt: at.Add(-time.Second), Stage: "dev", APIID: "api1", DomainName: "ws.example.com",
-		PrincipalID: "alice", AuthorizerContext: map[string]any{"role": "admin", "n": float64(1)},
+		PrincipalID: "alice", AuthorizerContext: NewAuthContext(map[string]any{"role": "admin", "n": float64(1)}),
 		IntegrationRan: true, IntegrationLatency: 12 * time.Millisecond, IntegrationStatus: 200,
 	}
 	for _, tc := range []struct {
@@ -169,7 +169,7 @@ func FuzzFormat(f *testing.F) {
 			return
 		}
 		rec := &Record{RequestID: value, UserAgent: value, Error: value, SourceIP: value, RouteKey: value,
-			AuthorizerContext: map[string]any{"k": value}, PrincipalID: value}
+			AuthorizerContext: NewAuthContext(map[string]any{"k": value}), PrincipalID: value}
 		line := c.Render(nil, rec)
 		if bytes.ContainsAny(line, "\r\n") {
 			t.Fatalf("line break in %q", line)

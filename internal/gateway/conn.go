@@ -29,9 +29,12 @@ type Conn struct {
 	domainName       string
 	subprotocol      string
 	principalID      string
-	authContext      map[string]any
+	authContext      integration.AuthContext
 	expiresAt        time.Time
-	ready            chan struct{} // closed once the upgrade is done (ws set) or failed
+	// ready is set while the handshake's upgrade runs (from registration to the 101):
+	// its channel is closed, and ready cleared, once the upgrade is done (ws set) or has
+	// failed. Cleared, so that a connection does not keep a channel for its whole life.
+	ready atomic.Pointer[chan struct{}]
 
 	iam *integration.IAMIdentity // who signed the handshake when $connect is AWS_IAM (iam.go)
 
@@ -118,19 +121,16 @@ func (c *Conn) Send(data []byte) error {
 // upgraded waits for the handshake's upgrade to finish (it is registered just before
 // the 101 is written) and reports whether it succeeded.
 func (c *Conn) upgraded() bool {
-	select {
-	case <-c.ready:
-		return c.ws != nil
-	default:
+	if p := c.ready.Load(); p != nil {
+		t := time.NewTimer(c.g.limits.HandshakeTimeout.D())
+		defer t.Stop()
+		select {
+		case <-*p:
+		case <-t.C:
+			return false
+		}
 	}
-	t := time.NewTimer(c.g.limits.HandshakeTimeout.D())
-	defer t.Stop()
-	select {
-	case <-c.ready:
-		return c.ws != nil
-	case <-t.C:
-		return false
-	}
+	return c.ws != nil
 }
 
 // Close closes the connection for DELETE @connections.

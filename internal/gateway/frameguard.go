@@ -28,14 +28,21 @@ type frameGuard struct {
 	net.Conn
 	pre     []byte // the client's bytes the HTTP server had already read, read first
 	scan    frameScanner
-	fail    func(code int, reason string) // called once, from Read, on the first violation
-	pending *frameViolation               // found, to be failed on the next Read
-	// writeTimedOut is called when a write misses its deadline, before the writer
-	// sees the error and ends the connection.
-	writeTimedOut func()
+	// owner is told of the first violation (fail, called once, from Read) and of a
+	// write that misses its deadline (writeTimedOut, before the writer sees the error
+	// and ends the connection). An interface holding the *Conn, not two method values:
+	// those would be two allocations kept by every connection.
+	owner   guardOwner
+	pending *frameViolation // found, to be failed on the next Read
 	// linger drains the client's bytes before closing (set once a frame is rejected).
 	linger   atomic.Bool
 	rejected bool // the connection has been failed: every Read returns errFrameRejected
+}
+
+// guardOwner is what a frameGuard reports to: the Conn.
+type guardOwner interface {
+	fail(code int, reason string)
+	writeTimedOut()
 }
 
 // errFrameRejected is what Read returns once a frame header has been rejected.
@@ -48,7 +55,9 @@ func (g *frameGuard) Read(p []byte) (int, error) {
 	if v := g.pending; v != nil {
 		g.rejected = true
 		g.linger.Store(true)
-		g.fail(v.code, v.reason)
+		if g.owner != nil {
+			g.owner.fail(v.code, v.reason)
+		}
 		return 0, errFrameRejected
 	}
 	var n int
@@ -104,9 +113,9 @@ const (
 // Write writes to the client, reporting a missed deadline.
 func (g *frameGuard) Write(p []byte) (int, error) {
 	n, err := g.Conn.Write(p)
-	if err != nil && g.writeTimedOut != nil {
+	if err != nil && g.owner != nil {
 		if ne, ok := err.(net.Error); ok && ne.Timeout() {
-			g.writeTimedOut()
+			g.owner.writeTimedOut()
 		}
 	}
 	return n, err

@@ -119,7 +119,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.refuse(w, r, c, &refusal{status: st, outcome: authorizerOutcome(res.Outcome), reason: res.Reason, times: times}, start)
 			return
 		}
-		c.principalID, c.authContext, c.expiresAt = res.PrincipalID, res.Context, res.ExpiresAt
+		c.principalID, c.authContext, c.expiresAt = res.PrincipalID, integration.NewAuthContext(res.Context), res.ExpiresAt
 		csrfEntry = res.Subprotocol
 		if g.apiKeyRefused(w, r, c, &res, start) { // the authorizer's usageIdentifierKey (apikey.go)
 			return
@@ -150,7 +150,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// Registered before the 101 is written, so that a POST the client's peer makes as
 	// soon as it sees the socket open finds it; operations wait for the upgrade.
-	c.ready = make(chan struct{})
+	ready := make(chan struct{})
+	c.ready.Store(&ready)
+	upgradeDone := func() { c.ready.Store(nil); close(ready) } // ws set first, if it succeeded
 	g.mu.Lock() // against Shutdown: a connection registered now is closed by it
 	if g.closing {
 		g.mu.Unlock()
@@ -159,11 +161,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	g.reg.Add(c)
 	g.mu.Unlock()
-	ws, err := g.ws.upgrade(w, r, c.subprotocol, c.fail, c.writeTimedOut)
+	ws, err := g.ws.upgrade(w, r, c.subprotocol, c)
 	if err != nil {
 		g.reg.Remove(c.id)
 		c.closing.Store(true)
-		close(c.ready)
+		upgradeDone()
 		g.metrics.connects.WithLabelValues(string(outcomeUpgradeFailed)).Inc()
 		g.log.Info("connect: upgrade failed", "requestId", c.connectRequestID, "error", err.Error())
 		return
@@ -171,7 +173,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	admitted = true
 	c.ws = ws
 	ws.Session().(*session).c = c
-	close(c.ready)
+	upgradeDone()
 	g.metrics.connects.WithLabelValues(string(outcomeAccepted)).Inc()
 	g.metrics.connections.Inc()
 	g.log.Info("connect", "requestId", c.connectRequestID, "connectionId", c.id, "principalId", c.principalID,

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"sync"
@@ -112,16 +113,22 @@ func newWSServer(g *Gateway) *wsServer {
 
 // upgrade hijacks the HTTP connection and completes the handshake selecting
 // subprotocol ("" for none: the caller has checked that the client offered it). The
-// client's frames are read through a frameGuard that calls fail on a bad frame, and
-// writeTimedOut when a write to the client misses its deadline.
-func (s *wsServer) upgrade(w http.ResponseWriter, r *http.Request, subprotocol string, fail func(code int, reason string), writeTimedOut func()) (*socket, error) {
+// client's frames are read through a frameGuard that tells owner of a bad frame and of
+// a write to the client that misses its deadline.
+func (s *wsServer) upgrade(w http.ResponseWriter, r *http.Request, subprotocol string, owner guardOwner) (*socket, error) {
 	netConn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return nil, err
 	}
+	// A wrapper the server put around the connection for the request head (the
+	// handshake's header names as sent) is done with once the head is read: the socket
+	// keeps the connection beneath, one object less for as long as it lives.
+	if u, ok := netConn.(interface{ UnwrapHead() net.Conn }); ok {
+		netConn = u.UnwrapHead()
+	}
 	l := s.g.limits
 	sock := &socket{g: s.g, fr: frameReader{maxMessage: int32(min(l.MaxMessageBytes, math.MaxInt32))}}
-	sock.guard = frameGuard{Conn: netConn, fail: fail, writeTimedOut: writeTimedOut,
+	sock.guard = frameGuard{Conn: netConn, owner: owner,
 		scan: frameScanner{maxFrame: uint64(l.MaxFrameBytes), maxMessage: uint64(l.MaxMessageBytes)}}
 	if n := brw.Reader.Buffered(); n > 0 {
 		// Bytes the client sent after its request, already read by net/http.

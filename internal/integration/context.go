@@ -14,13 +14,19 @@ import (
 // access log's too.
 const RequestTimeLayout = accesslog.RequestTimeLayout
 
+// AuthContext is a $connect authorizer's context as a connection keeps it.
+type AuthContext = accesslog.AuthContext
+
+// NewAuthContext is an authorizer's context as a connection keeps it.
+func NewAuthContext(m map[string]any) AuthContext { return accesslog.NewAuthContext(m) }
+
 // ContextVars returns the $context variables of req, nested as templates see them:
 // identity and authorizer are maps. Authorizer context values are strings, as API
 // Gateway hands them to templates.
 func (req *Request) ContextVars() map[string]any {
 	auth := make(map[string]any, len(req.AuthorizerContext)+1)
-	for k, v := range req.AuthorizerContext {
-		auth[k] = stringify(v)
+	for _, e := range req.AuthorizerContext {
+		auth[e.Key] = stringify(e.Value)
 	}
 	if req.PrincipalID != "" {
 		auth["principalId"] = req.PrincipalID

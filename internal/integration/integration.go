@@ -45,7 +45,7 @@ type Request struct {
 	// PrincipalID and AuthorizerContext come from the $connect authorizer and reach every
 	// route of the connection ($context.authorizer.*).
 	PrincipalID       string
-	AuthorizerContext map[string]any
+	AuthorizerContext AuthContext
 	// IAM is who signed the handshake when $connect is AWS_IAM ($context.identity.*,
 	// iam.go); nil otherwise.
 	IAM *IAMIdentity

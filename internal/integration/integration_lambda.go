@@ -100,10 +100,7 @@ type proxyIdentity struct {
 func newProxyEvent(req *Request) *proxyEvent {
 	var auth map[string]any
 	if len(req.AuthorizerContext) > 0 || req.PrincipalID != "" {
-		auth = make(map[string]any, len(req.AuthorizerContext)+1)
-		for k, v := range req.AuthorizerContext {
-			auth[k] = v
-		}
+		auth = req.AuthorizerContext.Map(1)
 		if req.PrincipalID != "" {
 			auth["principalId"] = req.PrincipalID
 		}

@@ -85,7 +85,7 @@ func TestProxyEventKeys(t *testing.T) {
 			name: "DISCONNECT",
 			req: func() *Request {
 				r := base(EventDisconnect)
-				r.Headers, r.AuthorizerContext = map[string][]string{"Cookie": {"JWT=secret"}}, map[string]any{"k": "v"}
+				r.Headers, r.AuthorizerContext = map[string][]string{"Cookie": {"JWT=secret"}}, NewAuthContext(map[string]any{"k": "v"})
 				r.DisconnectStatusCode = 1006
 				return r
 			},

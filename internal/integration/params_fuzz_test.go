@@ -56,7 +56,7 @@ func FuzzRenderBody(f *testing.F) {
 		req := &Request{
 			RouteKey: "send", EventType: EventMessage, ConnectionID: "R1kmxc2VNjMCFIA=", Stage: "prod",
 			Body: []byte(body), StageVariables: map[string]string{"a": "1"}, PrincipalID: "user-42",
-			AuthorizerContext: map[string]any{"role": "admin"},
+			AuthorizerContext: NewAuthContext(map[string]any{"role": "admin"}),
 			Headers:           map[string][]string{"X-Room": {body, "b"}, "x-forwarded-for": {"203.0.113.9"}},
 			Query:             map[string][]string{"room": {body}},
 		}
@@ -119,7 +119,7 @@ func FuzzRequestParameters(f *testing.F) {
 			Headers:        map[string][]string{"X-Room": {header, "../y"}, "x-room": {header}, "X-Forwarded-For": {header + ", 127.0.0.1"}},
 			Query:          map[string][]string{"room": {header, header, "{other}"}},
 			StageVariables: map[string]string{"room": header},
-			PrincipalID:    header, AuthorizerContext: map[string]any{"room": header},
+			PrincipalID:    header, AuthorizerContext: NewAuthContext(map[string]any{"room": header}),
 			Body: []byte(body),
 		}
 		h := http.Header{}

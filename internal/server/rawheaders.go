@@ -57,6 +57,10 @@ func (c *headConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// UnwrapHead is the connection beneath, for the gateway to keep once a handshake has
+// been upgraded: by then the head has been read and recording has stopped.
+func (c *headConn) UnwrapHead() net.Conn { return c.Conn }
+
 // CloseWrite ends the sending side of the connection beneath (TCP, TLS), which the
 // gateway's lingering close after a rejected frame needs (frameguard.go).
 func (c *headConn) CloseWrite() error {
