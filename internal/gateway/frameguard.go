@@ -26,8 +26,8 @@ import (
 // bytes are counted, not copied (but for a close frame's two-byte code).
 type frameGuard struct {
 	net.Conn
-	pre     []byte // the client's bytes the HTTP server had already read, read first
-	scan    frameScanner
+	pre  []byte // the client's bytes the HTTP server had already read, read first
+	scan frameScanner
 	// owner is told of the first violation (fail, called once, from Read) and of a
 	// write that misses its deadline (writeTimedOut, before the writer sees the error
 	// and ends the connection). An interface holding the *Conn, not two method values:

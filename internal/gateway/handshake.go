@@ -153,7 +153,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ready := make(chan struct{})
 	c.ready.Store(&ready)
 	upgradeDone := func() { c.ready.Store(nil); close(ready) } // ws set first, if it succeeded
-	g.mu.Lock() // against Shutdown: a connection registered now is closed by it
+	g.mu.Lock()                                                // against Shutdown: a connection registered now is closed by it
 	if g.closing {
 		g.mu.Unlock()
 		g.refuse(w, r, c, &refusal{status: http.StatusServiceUnavailable, outcome: outcomeShuttingDown, times: times}, start)
