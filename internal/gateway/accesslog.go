@@ -33,8 +33,8 @@ func (g *Gateway) accessRecord(r *http.Request, c *Conn, eventType, routeKey, re
 		}
 		return rec
 	}
-	rec.ConnectionID, rec.ConnectedAt = c.id, c.connectedAt
-	rec.SourceIP, rec.UserAgent, rec.DomainName = c.sourceIP, c.userAgent, c.domainName
+	rec.ConnectionID, rec.ConnectedAt = c.id, c.connectedTime()
+	rec.SourceIP, rec.UserAgent, rec.DomainName = c.sourceIP, c.userAgent.Value(), c.domainName.Value()
 	rec.PrincipalID, rec.AuthorizerContext = c.principalID, c.authContext
 	if id := c.iam; id != nil { // AWS_IAM (iam.go)
 		rec.IAM = accesslog.IAMIdentity{AccessKey: id.AccessKey, AccountID: id.AccountID, Caller: id.Caller, User: id.User, UserArn: id.UserArn}
@@ -90,7 +90,7 @@ func (g *Gateway) accessRefused(r *http.Request, c *Conn, f *refusal, start time
 // accessConnected logs an accepted $connect: status 200, as API Gateway reports it.
 func (c *Conn) accessConnected(t connectTimes) {
 	if g := c.g; g.accessLog != nil {
-		rec := g.accessRecord(nil, c, integration.EventConnect, config.RouteConnect, c.connectRequestID, c.connectedAt)
+		rec := g.accessRecord(nil, c, integration.EventConnect, config.RouteConnect, c.connectRequestID, c.connectedTime())
 		t.fill(rec)
 		if c.principalID != "" || c.authContext != nil {
 			rec.AuthorizerStatus = http.StatusOK

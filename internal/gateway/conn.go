@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unique"
 
 	"golang.org/x/time/rate"
 
@@ -17,20 +18,24 @@ import (
 )
 
 // Conn is one live connection. Its fields are set during the handshake and read-only
-// afterwards, but for the atomics.
+// afterwards, but for the atomics. Every idle connection holds one, so its size counts:
+// times are Unix nanoseconds (8 bytes, where a time.Time takes 24), the small atomics
+// sit together, and the whole fits Go's 256-byte size class.
 type Conn struct {
 	g                *Gateway
 	ws               *socket
 	id               string
 	connectRequestID string
-	connectedAt      time.Time
+	connectedAt      int64 // Unix nanoseconds (connectedTime)
 	sourceIP         string
-	userAgent        string
-	domainName       string
-	subprotocol      string
-	principalID      string
-	authContext      integration.AuthContext
-	expiresAt        time.Time
+	// userAgent and domainName are interned: thousands of connections come from the
+	// same browser build to the same host, and hold one copy of each between them.
+	userAgent   unique.Handle[string]
+	domainName  unique.Handle[string]
+	subprotocol string
+	principalID string
+	authContext integration.AuthContext
+	expiresAt   int64 // Unix nanoseconds the credential expires at (the JWT's exp); 0: unknown
 	// ready is set while the handshake's upgrade runs (from registration to the 101):
 	// its channel is closed, and ready cleared, once the upgrade is done (ws set) or has
 	// failed. Cleared, so that a connection does not keep a channel for its whole life.
@@ -43,10 +48,10 @@ type Conn struct {
 	inflight sync.WaitGroup // message handlers in flight: $disconnect waits for them
 
 	lastActive   atomic.Int64 // unix nanoseconds of the last client frame
-	queuedMsgs   atomic.Int32
 	queuedBytes  atomic.Int64
-	closing      atomic.Bool
 	closeFrame   atomic.Pointer[closeFrame] // set once, by the gateway when it closes the connection
+	queuedMsgs   atomic.Int32
+	closing      atomic.Bool
 	disconnected atomic.Bool
 }
 
@@ -64,17 +69,21 @@ func (g *Gateway) newConn(r *http.Request, now time.Time) *Conn {
 		g:                g,
 		id:               cluster.NewConnectionID(byte(g.cfg.Server.NodeID)),
 		connectRequestID: requestID(),
-		connectedAt:      now,
+		connectedAt:      now.UnixNano(),
 		sourceIP:         remoteIP(r),
-		userAgent:        r.UserAgent(),
-		domainName:       g.cfg.Server.DomainName,
+		userAgent:        unique.Make(r.UserAgent()),
 	}
-	if c.domainName == "" {
-		c.domainName = r.Host
+	if d := g.cfg.Server.DomainName; d != "" {
+		c.domainName = unique.Make(d)
+	} else {
+		c.domainName = unique.Make(r.Host)
 	}
 	c.lastActive.Store(now.UnixNano())
 	return c
 }
+
+// connectedTime is when the handshake began.
+func (c *Conn) connectedTime() time.Time { return time.Unix(0, c.connectedAt) }
 
 // ID is the connection id.
 func (c *Conn) ID() string { return c.id }
@@ -82,10 +91,10 @@ func (c *Conn) ID() string { return c.id }
 // Info describes the connection for GET @connections.
 func (c *Conn) Info() cluster.Info {
 	return cluster.Info{
-		ConnectedAt:  c.connectedAt,
+		ConnectedAt:  c.connectedTime(),
 		LastActiveAt: time.Unix(0, c.lastActive.Load()),
 		SourceIP:     c.sourceIP,
-		UserAgent:    c.userAgent,
+		UserAgent:    c.userAgent.Value(),
 	}
 }
 
@@ -182,13 +191,13 @@ func (c *Conn) integrationRequest(routeKey, eventType, reqID string, now time.Ti
 		ConnectionID:      c.id,
 		RequestID:         reqID,
 		ExtendedRequestID: reqID,
-		ConnectedAt:       c.connectedAt,
+		ConnectedAt:       c.connectedTime(),
 		RequestTime:       now,
-		DomainName:        c.domainName,
+		DomainName:        c.domainName.Value(),
 		Stage:             g.cfg.Stage.StageName,
 		APIID:             g.cfg.API.APIID,
 		SourceIP:          c.sourceIP,
-		UserAgent:         c.userAgent,
+		UserAgent:         c.userAgent.Value(),
 		PrincipalID:       c.principalID,
 		AuthorizerContext: c.authContext,
 		IAM:               c.iam,
@@ -255,7 +264,7 @@ func (g *Gateway) disconnect(c *Conn, code int, reason string) {
 	now := g.now()
 	rt := g.routes[config.RouteDisconnect]
 	g.log.Info("disconnect", "requestId", reqID, "connectionId", c.id, "principalId", c.principalID,
-		"disconnectStatusCode", code, "disconnectReason", reason, "connectedMs", now.Sub(c.connectedAt).Milliseconds())
+		"disconnectStatusCode", code, "disconnectReason", reason, "connectedMs", now.Sub(c.connectedTime()).Milliseconds())
 	g.accessDisconnect(c, reqID, now, code, reason) // accesslog.go
 	if rt == nil || rt.Integration == nil {
 		return

@@ -25,9 +25,8 @@ import (
 // The guard holds no buffer of its own beyond one frame header (14 bytes): payload
 // bytes are counted, not copied (but for a close frame's two-byte code).
 type frameGuard struct {
-	net.Conn
-	pre  []byte // the client's bytes the HTTP server had already read, read first
-	scan frameScanner
+	net.Conn // a *preConn when the HTTP server had read bytes past the handshake
+	scan     frameScanner
 	// owner is told of the first violation (fail, called once, from Read) and of a
 	// write that misses its deadline (writeTimedOut, before the writer sees the error
 	// and ends the connection). An interface holding the *Conn, not two method values:
@@ -60,16 +59,7 @@ func (g *frameGuard) Read(p []byte) (int, error) {
 		}
 		return 0, errFrameRejected
 	}
-	var n int
-	var err error
-	if len(g.pre) > 0 {
-		n = copy(p, g.pre)
-		if g.pre = g.pre[n:]; len(g.pre) == 0 {
-			g.pre = nil
-		}
-	} else {
-		n, err = g.Conn.Read(p)
-	}
+	n, err := g.Conn.Read(p)
 	ok, v := g.scan.scan(p[:n])
 	if v != nil {
 		// The frames before the rejected header are handed on, so that nothing the
@@ -85,7 +75,41 @@ func (g *frameGuard) Read(p []byte) (int, error) {
 
 // drained reports that a Read would wait for the client: no bytes the HTTP server read
 // ahead are left, and no violation is waiting to be reported.
-func (g *frameGuard) drained() bool { return len(g.pre) == 0 && g.pending == nil }
+func (g *frameGuard) drained() bool { return !g.readAhead() && g.pending == nil }
+
+// readAhead reports that bytes the HTTP server read past the handshake are still to be
+// read.
+func (g *frameGuard) readAhead() bool {
+	pc, ok := g.Conn.(*preConn)
+	return ok && len(pc.pre) > 0
+}
+
+// preConn is a connection of which the HTTP server had read bytes past the handshake
+// (frames a client sent right behind its request): Read gives them first. Only such a
+// connection has one, so that the others keep no field for them.
+type preConn struct {
+	net.Conn
+	pre []byte
+}
+
+func (c *preConn) Read(p []byte) (int, error) {
+	if len(c.pre) == 0 {
+		return c.Conn.Read(p)
+	}
+	n := copy(p, c.pre)
+	if c.pre = c.pre[n:]; len(c.pre) == 0 {
+		c.pre = nil
+	}
+	return n, nil
+}
+
+// CloseWrite ends the sending side of the connection beneath, for Close's linger.
+func (c *preConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
 
 // Close closes the connection. After a rejected frame it first ends the gateway's side
 // (the close frame is on its way) and reads and drops what the client still sends, for
@@ -136,7 +160,7 @@ type frameScanner struct {
 	maxMessage uint64 // largest message (all its fragments); 0: no limit
 
 	hdr [14]byte
-	hn  int // header bytes seen so far
+	hn  uint8 // header bytes seen so far (beside hdr: one word less per connection)
 
 	remaining uint64  // payload bytes of the current frame still to come
 	seen      uint64  // payload bytes of the current frame seen
@@ -187,11 +211,11 @@ func (s *frameScanner) scan(b []byte) (int, *frameViolation) {
 			s.seen += k
 			continue
 		}
-		start := i - s.hn // negative when the header began in an earlier read
+		start := i - int(s.hn) // negative when the header began in an earlier read
 		s.hdr[s.hn] = b[i]
 		s.hn++
 		i++
-		if s.hn < 2 || s.hn < headerLen(s.hdr[1]) {
+		if s.hn < 2 || int(s.hn) < headerLen(s.hdr[1]) {
 			continue
 		}
 		if v := s.header(s.hdr[:s.hn]); v != nil {

@@ -223,9 +223,9 @@ func (g *Gateway) sweep() {
 				return
 			}
 			switch {
-			case g.limits.CloseOnCredentialExpiry && !c.expiresAt.IsZero() && !now.Before(c.expiresAt):
+			case g.limits.CloseOnCredentialExpiry && c.expiresAt != 0 && now.UnixNano() >= c.expiresAt:
 				c.close(ClosePolicyViolation, reasonCredentialExpiry)
-			case now.Sub(c.connectedAt) >= maxDur:
+			case now.Sub(c.connectedTime()) >= maxDur:
 				c.close(CloseGoingAway, reasonMaxDuration)
 			case now.Sub(time.Unix(0, c.lastActive.Load())) >= idle:
 				c.close(CloseGoingAway, reasonIdle)

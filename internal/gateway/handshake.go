@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/textproto"
@@ -119,7 +120,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.refuse(w, r, c, &refusal{status: st, outcome: authorizerOutcome(res.Outcome), reason: res.Reason, times: times}, start)
 			return
 		}
-		c.principalID, c.authContext, c.expiresAt = res.PrincipalID, integration.NewAuthContext(res.Context), res.ExpiresAt
+		c.principalID, c.authContext = res.PrincipalID, integration.NewAuthContext(res.Context)
+		c.expiresAt = expiryNanos(res.ExpiresAt)
 		csrfEntry = res.Subprotocol
 		if g.apiKeyRefused(w, r, c, &res, start) { // the authorizer's usageIdentifierKey (apikey.go)
 			return
@@ -172,7 +174,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	admitted = true
 	c.ws = ws
-	ws.Session().(*session).c = c
+	ws.c = c
 	upgradeDone()
 	g.metrics.connects.WithLabelValues(string(outcomeAccepted)).Inc()
 	g.metrics.connections.Inc()
@@ -182,6 +184,20 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The handler returns so that net/http's request and connection state can be
 	// collected; the connection lives on in its own goroutine.
 	go c.readLoop()
+}
+
+// expiryNanos is t as Conn.expiresAt keeps it: Unix nanoseconds, 0 for none, clamped
+// to what an int64 holds (a JWT may say it expires in the year 3000).
+func expiryNanos(t time.Time) int64 {
+	switch {
+	case t.IsZero():
+		return 0
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	case !t.After(time.Unix(0, 0)):
+		return math.MinInt64 // long expired (and not 0, which means none)
+	}
+	return t.UnixNano()
 }
 
 // refusal is a refused handshake: the status the client gets (with an empty body, as
@@ -336,14 +352,14 @@ func (g *Gateway) authorizerEvent(r *http.Request, c *Conn) *authevent.Event {
 			RouteKey:          config.RouteConnect,
 			EventType:         integration.EventConnect,
 			ExtendedRequestID: c.connectRequestID,
-			RequestTime:       c.connectedAt.UTC().Format(integration.RequestTimeLayout),
+			RequestTime:       c.connectedTime().UTC().Format(integration.RequestTimeLayout),
 			MessageDirection:  "IN",
 			Stage:             g.cfg.Stage.StageName,
-			ConnectedAt:       c.connectedAt.UnixMilli(),
-			RequestTimeEpoch:  c.connectedAt.UnixMilli(),
-			Identity:          authevent.Identity{SourceIP: c.sourceIP, UserAgent: c.userAgent},
+			ConnectedAt:       c.connectedTime().UnixMilli(),
+			RequestTimeEpoch:  c.connectedTime().UnixMilli(),
+			Identity:          authevent.Identity{SourceIP: c.sourceIP, UserAgent: c.userAgent.Value()},
 			RequestID:         c.connectRequestID,
-			DomainName:        c.domainName,
+			DomainName:        c.domainName.Value(),
 			ConnectionID:      c.id,
 			APIID:             g.cfg.API.APIID,
 		},

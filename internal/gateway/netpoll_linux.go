@@ -26,14 +26,14 @@ import (
 // has no goroutine in it, and the count of live goroutines stays the gateway's own.
 type poller struct {
 	mu      sync.Mutex
-	conns   map[uint64]*socket // by pollID
-	next    uint64
+	conns   map[uint32]*socket // by pollID
+	next    uint32
 	epfd    int // the epoll instance while running
 	wake    int // its eventfd (id 0)
 	running bool
 }
 
-func newPoller() *poller { return &poller{conns: map[uint64]*socket{}} }
+func newPoller() *poller { return &poller{conns: map[uint32]*socket{}} }
 
 // The events a connection is watched for.
 const pollEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT
@@ -55,6 +55,9 @@ func (p *poller) arm(s *socket) bool {
 			return false
 		}
 		p.next++
+		for p.next == 0 || p.conns[p.next] != nil { // wrapped around
+			p.next++
+		}
 		s.pollID = p.next
 		p.conns[s.pollID] = s
 		op = unix.EPOLL_CTL_ADD
@@ -144,19 +147,15 @@ func (p *poller) loop(epfd, wake int) {
 		}
 		p.mu.Unlock()
 		for i, s := range ready {
-			go s.sess.c.readFrames()
+			go s.c.readFrames()
 			ready[i] = nil
 		}
 		ready = ready[:0]
 	}
 }
 
-// setPollID and pollIDOf keep a connection's 64-bit id in epoll's user data (the Fd and
-// Pad fields of x/sys's EpollEvent are that data's two halves).
-func setPollID(ev *unix.EpollEvent, id uint64) {
-	ev.Fd, ev.Pad = int32(uint32(id)), int32(uint32(id>>32))
-}
+// setPollID and pollIDOf keep a connection's 32-bit id in epoll's user data (in its
+// first half: the Fd field of x/sys's EpollEvent).
+func setPollID(ev *unix.EpollEvent, id uint32) { ev.Fd = int32(id) }
 
-func pollIDOf(ev *unix.EpollEvent) uint64 {
-	return uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
-}
+func pollIDOf(ev *unix.EpollEvent) uint32 { return uint32(ev.Fd) }

@@ -41,12 +41,11 @@ import (
 // socket is the WebSocket side of a Conn.
 type socket struct {
 	g     *Gateway
+	c     *Conn      // set by the handshake once the upgrade is done
 	guard frameGuard // in the socket, not beside it: one allocation per connection
-	sess  session
 	// raw is the socket's file descriptor for the poller; nil when it cannot be
 	// watched (TLS, or no poller on this system): a goroutine reads instead.
-	raw    syscall.RawConn
-	pollID uint64 // the poller's id of the connection (0: not in the poller); poller.mu
+	raw syscall.RawConn
 
 	// The reader's state. Only one reader runs at a time: the poller hands the
 	// connection to a new one only once the last one has returned it.
@@ -65,7 +64,10 @@ type socket struct {
 	// no reader hands on a message after that.
 	state     atomic.Int32
 	finishing atomic.Bool // finish has been called (it sets end, then stateEnded)
-	end       *closeFrame // the code and reason the connection ended with (set by finish)
+	// pollID is the poller's id of the connection (0: not in the poller); poller.mu.
+	// 32 bits, beside the other small fields: one word less per connection.
+	pollID uint32
+	end    *closeFrame // the code and reason the connection ended with (set by finish)
 }
 
 // readBufferSize is the size of the read buffers a connection borrows while its frames
@@ -133,7 +135,7 @@ func (s *wsServer) upgrade(w http.ResponseWriter, r *http.Request, subprotocol s
 	if n := brw.Reader.Buffered(); n > 0 {
 		// Bytes the client sent after its request, already read by net/http.
 		pre, _ := brw.Reader.Peek(n)
-		sock.guard.pre = bytes.Clone(pre)
+		sock.guard.Conn = &preConn{Conn: netConn, pre: bytes.Clone(pre)}
 	}
 	_ = netConn.SetDeadline(time.Now().Add(l.HandshakeTimeout.D()))
 	if _, err := netConn.Write(switchingProtocols(r.Header.Get("Sec-WebSocket-Key"), subprotocol)); err != nil {
@@ -171,17 +173,11 @@ func switchingProtocols(key, subprotocol string) []byte {
 	return append(b, "\r\n\r\n"...)
 }
 
-// session links a socket to its Conn (set by the handshake once the upgrade is done).
-type session struct{ c *Conn }
-
-// Session is the socket's link to its Conn.
-func (s *socket) Session() any { return &s.sess }
-
 // readLoop starts reading the connection's frames: it hands the connection to the
 // poller and returns, or, where the poller cannot watch it, reads until it ends.
 func (c *Conn) readLoop() {
 	s := c.ws
-	if s.raw != nil && len(s.guard.pre) == 0 {
+	if s.raw != nil && !s.guard.readAhead() {
 		if s.g.ws.poll.arm(s) {
 			return
 		}
@@ -263,7 +259,7 @@ func (s *socket) stopReading() bool {
 // tellConn tells the Conn that the connection has ended, with finish's code (finish
 // has set s.end before the state that tells a caller to call this).
 func (s *socket) tellConn() {
-	if c := s.sess.c; c != nil {
+	if c := s.c; c != nil {
 		c.closed(s.end.code, s.end.reason)
 	}
 }
@@ -432,7 +428,7 @@ func (s *socket) clientClose(p []byte) (int, string, bool) {
 	}
 	code, reason := ws.ParseCloseFrameData(p)
 	if !utf8.ValidString(reason) {
-		s.sess.c.fail(CloseInvalidPayload, reasonInvalidUTF8)
+		s.c.fail(CloseInvalidPayload, reasonInvalidUTF8)
 		return CloseInvalidPayload, reasonInvalidUTF8, true
 	}
 	_ = s.writeFrame(ws.OpClose, ws.NewCloseFrameBody(code, ""))

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +65,33 @@ func TestFrameLengthWithTopBitSet(t *testing.T) {
 				t.Errorf("backend saw %d echo calls, want %d", n, tt.routed+1)
 			}
 		})
+	}
+}
+
+// Frames a client sends right behind its handshake, in the same write, are read by the
+// HTTP server with the request head; the gateway reads them first, in order, and then
+// the connection goes on as any other (in the poller, on Linux).
+func TestFramesRightBehindTheHandshake(t *testing.T) {
+	be := echoBackend(t)
+	r := startGateway(t, chatConfig(be.URL, ""), Deps{})
+	alice := loginAs(t, "alice", time.Now().Add(time.Hour))
+	h := http.Header{}
+	h.Set("Origin", alice.origin)
+	h.Set("Cookie", alice.cookie)
+	early := append(testutil.Text(`{"action":"echo","n":1}`), testutil.Text(`{"action":"echo","n":2}`)...)
+	c := testutil.RawDialWith(t, r.WebSocket, "/?csrf="+alice.csrf, h, early)
+	for _, want := range []string{`"n":1`, `"n":2`} {
+		if f, ok := c.Next(5 * time.Second); !ok || !strings.Contains(string(f.Payload), want) {
+			t.Fatalf("reply %q (ok %v), want one with %s", f.Payload, ok, want)
+		}
+	}
+	c.Send(testutil.Text(`{"action":"echo","n":3}`)) // read once the early bytes are done
+	if f, ok := c.Next(5 * time.Second); !ok || !strings.Contains(string(f.Payload), `"n":3`) {
+		t.Fatalf("reply %q (ok %v), want one with \"n\":3", f.Payload, ok)
+	}
+	c.Send(testutil.Frame(0xC1, []byte("x"))) // and its frames are still checked
+	if code, _ := c.CloseCode(5 * time.Second); code != gateway.CloseProtocolError {
+		t.Errorf("close code %d after a bad frame, want 1002", code)
 	}
 }
 

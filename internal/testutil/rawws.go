@@ -26,6 +26,14 @@ type RawConn struct {
 // the extra headers h, and fails the test unless the server answers 101.
 func RawDial(t testing.TB, addr, pathAndQuery string, h http.Header) *RawConn {
 	t.Helper()
+	return RawDialWith(t, addr, pathAndQuery, h, nil)
+}
+
+// RawDialWith is RawDial sending after, frames for instance, in the same write as the
+// request, before the server has answered (so that the server reads them with the
+// request head).
+func RawDialWith(t testing.TB, addr, pathAndQuery string, h http.Header, after []byte) *RawConn {
+	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -38,6 +46,7 @@ func RawDial(t testing.TB, addr, pathAndQuery string, h http.Header) *RawConn {
 		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + base64.StdEncoding.EncodeToString(key[:]) + "\r\n")
 	_ = h.Write(&req)
 	req.WriteString("\r\n")
+	req.Write(after)
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.WriteString(conn, req.String()); err != nil {
 		t.Fatal(err)
