@@ -1,47 +1,152 @@
 package gateway
 
 import (
+	"io"
+	"net"
+	"os"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// poller watches idle connections with one epoll instance, so that an idle connection
-// holds no goroutine: each socket is registered EPOLLONESHOT, and when one becomes
-// readable (data, or the client's FIN or reset) the poller starts a goroutine that reads
-// what has arrived (Conn.readFrames), which arms the socket again when it has nothing
-// more buffered. One shot means one reader per connection at a time, and a level-
-// triggered re-arm reports bytes that arrived while the reader was finishing.
+// poller watches the gateway's plain TCP connections with one epoll instance, so that an
+// idle connection holds no goroutine and none of Go's per-socket state: once the 101 is
+// written, the gateway takes the socket's file descriptor over (adopt: a duplicate of
+// it, and the net.Conn Go accepted closed) and drives it as an fdConn, with system calls
+// and this poller. Each descriptor is registered EPOLLONESHOT, for what is waited on at
+// the moment: readable, when no reader runs, to start one (Conn.readFrames, which reads
+// what has arrived and arms the socket again when it has nothing more buffered);
+// readable or writable, when a read in the middle of a frame or a write to a full
+// socket buffer waits. One shot means one reader per connection at a time, and a
+// level-triggered re-arm reports bytes that arrived while the reader was finishing.
 //
 // It is written here because no served library does this for a connection that
 // net/http has already accepted and hijacked (lesismal/nbio owns its listener and has
 // its own WebSocket implementation; gobwas/ws is frame-level only and leaves polling to
-// the caller, mailru/easygo is not served). The file descriptor is the one Go's own
-// netpoller also watches (edge-triggered, and with no goroutine parked on it, to no
-// effect): every operation on it goes through syscall.RawConn.Control, which holds it
-// open, so a closed and reused descriptor number is never touched.
+// the caller, mailru/easygo is not served). What Go's net.Conn would have kept for each
+// connection for its whole life (its netFD, two addresses, the runtime's poll
+// descriptor: about 0.6 KiB) is what adopting saves.
 //
 // The poller's goroutine runs only while it watches a connection: it starts with the
 // first and ends with the last (woken by an eventfd), so a gateway with no connection
 // has no goroutine in it, and the count of live goroutines stays the gateway's own.
+//
+// Lock order: poller.mu, then an fdConn's mu (shared); fdConn.Close takes its mu alone.
 type poller struct {
 	mu      sync.Mutex
-	conns   map[uint32]*socket // by pollID
+	conns   map[uint32]*fdConn // by pollID
 	next    uint32
 	epfd    int // the epoll instance while running
 	wake    int // its eventfd (id 0)
 	running bool
 }
 
-func newPoller() *poller { return &poller{conns: map[uint32]*socket{}} }
+func newPoller() *poller { return &poller{conns: map[uint32]*fdConn{}} }
 
-// The events a connection is watched for.
-const pollEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT
+// fdConn is an adopted connection: the file descriptor of a TCP socket (non-blocking, as
+// Go accepted it), read and written with system calls; a read or write that would block
+// waits in the poller, within the deadline set. It is a net.Conn, so that frameGuard and
+// the writers use it as they use Go's.
+type fdConn struct {
+	p *poller
+	s *socket // whose reader the poller starts
 
-// arm hands s to the poller, or re-arms it after a read. It reports false when s cannot
-// be watched (its socket closed, or epoll failed): the caller reads it itself or ends it.
+	// mu is held shared by every system call on fd and exclusively by Close, so that a
+	// descriptor number is never used once closed (and maybe given to another socket).
+	mu sync.RWMutex
+	fd int // -1 once closed
+
+	rdl, wdl atomic.Int64 // read and write deadlines, Unix nanoseconds (0: none)
+
+	// Guarded by poller.mu.
+	pollID uint32        // the poller's id of the connection (its epoll data)
+	armed  bool          // start a reader when readable
+	closed bool          // Close has run: nothing is registered again
+	rdWait chan struct{} // closed when a waiting read should try again
+	wrWait chan struct{} // closed when a waiting write should try again
+}
+
+var _ net.Conn = (*fdConn)(nil)
+
+// adopt takes c's socket over, when c is plain TCP: s reads and writes the returned
+// fdConn, and c is closed. nil (c untouched) for any other connection, or when the
+// descriptor cannot be duplicated or watched (too many open files, epoll's limit): the
+// connection then keeps Go's net.Conn and a reading goroutine.
+func (p *poller) adopt(c net.Conn, s *socket) *fdConn {
+	tc, ok := c.(*net.TCPConn)
+	if p == nil || !ok {
+		return nil
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	fd := -1
+	var derr error
+	if err := raw.Control(func(f uintptr) { fd, derr = unix.FcntlInt(f, unix.F_DUPFD_CLOEXEC, 0) }); err != nil || derr != nil {
+		return nil
+	}
+	fc := &fdConn{p: p, s: s, fd: fd}
+	if !p.register(fc) {
+		_ = unix.Close(fd)
+		return nil
+	}
+	_ = tc.Close() // the duplicate holds the socket open
+	return fc
+}
+
+// register adds fc to the epoll instance with no event wanted yet.
+func (p *poller) register(fc *fdConn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.running && !p.start() {
+		return false
+	}
+	p.next++
+	for p.next == 0 || p.conns[p.next] != nil { // wrapped around
+		p.next++
+	}
+	ev := unix.EpollEvent{}
+	setPollID(&ev, p.next)
+	if unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fc.fd, &ev) != nil {
+		p.stopIfIdle()
+		return false
+	}
+	fc.pollID = p.next
+	p.conns[fc.pollID] = fc
+	return true
+}
+
+// update asks epoll for what fc waits on now (p.mu held); false if fc is closed.
+func (p *poller) update(fc *fdConn) bool {
+	var events uint32
+	if fc.armed || fc.rdWait != nil {
+		events |= unix.EPOLLIN | unix.EPOLLRDHUP
+	}
+	if fc.wrWait != nil {
+		events |= unix.EPOLLOUT
+	}
+	if events == 0 {
+		return !fc.closed
+	}
+	fc.mu.RLock()
+	defer fc.mu.RUnlock()
+	if fc.closed || fc.fd < 0 {
+		return false
+	}
+	ev := unix.EpollEvent{Events: events | unix.EPOLLONESHOT}
+	setPollID(&ev, fc.pollID)
+	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fc.fd, &ev) == nil
+}
+
+// arm hands s to the poller, or re-arms it after a read: a reader is started when the
+// client sends. It reports false when s cannot be watched (not adopted, or closed): the
+// caller reads it itself or ends it.
 func (p *poller) arm(s *socket) bool {
-	if p == nil || s.raw == nil {
+	fc := s.fc
+	if p == nil || fc == nil {
 		return false
 	}
 	p.mu.Lock()
@@ -49,52 +154,87 @@ func (p *poller) arm(s *socket) bool {
 	if s.state.Load()&stateEnded != 0 {
 		return true // finish has run, or is running: nothing to watch
 	}
-	op := unix.EPOLL_CTL_MOD
-	if s.pollID == 0 {
-		if !p.running && !p.start() {
-			return false
-		}
-		p.next++
-		for p.next == 0 || p.conns[p.next] != nil { // wrapped around
-			p.next++
-		}
-		s.pollID = p.next
-		p.conns[s.pollID] = s
-		op = unix.EPOLL_CTL_ADD
+	fc.armed = true
+	if !p.update(fc) {
+		fc.armed = false
+		return false
 	}
-	ev := unix.EpollEvent{Events: pollEvents}
-	setPollID(&ev, s.pollID)
-	var cerr error
-	err := s.raw.Control(func(fd uintptr) { cerr = unix.EpollCtl(p.epfd, op, int(fd), &ev) })
-	if err == nil && cerr == nil {
-		return true
-	}
-	p.drop(s)
-	return false
+	return true
 }
 
-// remove stops watching s (finish calls it before closing the socket).
+// remove stops starting readers for s (finish): a read or write still waiting (the
+// linger after a rejected frame) is woken as before, until the socket is closed.
 func (p *poller) remove(s *socket) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if s.pollID == 0 || p.conns[s.pollID] != s {
+	if p == nil || s.fc == nil {
 		return
 	}
-	_ = s.raw.Control(func(fd uintptr) { _ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil) })
-	p.drop(s)
+	p.mu.Lock()
+	s.fc.armed = false
+	p.mu.Unlock()
 }
 
-// drop forgets s; the last connection wakes the loop so that it ends (p.mu held).
-func (p *poller) drop(s *socket) {
-	delete(p.conns, s.pollID)
-	s.pollID = 0
+// await registers that a read (or write) of fc waits, and returns the channel closed
+// when it should try again; nil once fc is closed.
+func (p *poller) await(fc *fdConn, write bool) <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w := &fc.rdWait
+	if write {
+		w = &fc.wrWait
+	}
+	if *w == nil {
+		*w = make(chan struct{})
+	}
+	ch := *w
+	if !p.update(fc) {
+		close(ch)
+		*w = nil
+		return nil
+	}
+	return ch
+}
+
+// wakeWaiting wakes fc's waiting read (or write): its deadline has changed.
+func (p *poller) wakeWaiting(fc *fdConn, write bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w := &fc.rdWait
+	if write {
+		w = &fc.wrWait
+	}
+	if *w != nil {
+		close(*w)
+		*w = nil
+	}
+}
+
+// forget drops fc (closed) and wakes whatever of it waits.
+func (p *poller) forget(fc *fdConn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fc.closed, fc.armed = true, false
+	for _, w := range []*chan struct{}{&fc.rdWait, &fc.wrWait} {
+		if *w != nil {
+			close(*w)
+			*w = nil
+		}
+	}
+	if fc.pollID != 0 && p.conns[fc.pollID] == fc {
+		delete(p.conns, fc.pollID)
+		fc.pollID = 0
+		p.stopIfIdle()
+	}
+}
+
+// stopIfIdle tells the poller's goroutine to end when it watches nothing (p.mu held).
+func (p *poller) stopIfIdle() {
 	if len(p.conns) == 0 && p.running {
 		one := [8]byte{1}
 		_, _ = unix.Write(p.wake, one[:])
 	}
 }
 
-// start creates the epoll instance and starts the loop (p.mu held).
+// start creates the epoll instance and starts the poller's goroutine (p.mu held).
 func (p *poller) start() bool {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
@@ -116,8 +256,8 @@ func (p *poller) start() bool {
 	return true
 }
 
-// loop waits for readable connections and starts a reader for each, until the poller
-// watches none.
+// loop waits for events and hands each on: a reader started, or a waiting read or
+// write woken. It ends, closing the epoll instance, once no connection is watched.
 func (p *poller) loop(epfd, wake int) {
 	events := make([]unix.EpollEvent, 256)
 	ready := make([]*socket, 0, len(events))
@@ -134,9 +274,24 @@ func (p *poller) loop(epfd, wake int) {
 				_, _ = unix.Read(wake, b[:])
 				continue
 			}
-			if s := p.conns[id]; s != nil {
-				ready = append(ready, s)
+			fc := p.conns[id]
+			if fc == nil {
+				continue // closed since
 			}
+			if ev.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+				if fc.rdWait != nil {
+					close(fc.rdWait)
+					fc.rdWait = nil
+				} else if fc.armed {
+					fc.armed = false
+					ready = append(ready, fc.s)
+				}
+			}
+			if ev.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 && fc.wrWait != nil {
+				close(fc.wrWait)
+				fc.wrWait = nil
+			}
+			p.update(fc) // one shot: ask again for what is still waited on
 		}
 		if len(p.conns) == 0 {
 			p.running = false
@@ -159,3 +314,183 @@ func (p *poller) loop(epfd, wake int) {
 func setPollID(ev *unix.EpollEvent, id uint32) { ev.Fd = int32(id) }
 
 func pollIDOf(ev *unix.EpollEvent) uint32 { return uint32(ev.Fd) }
+
+// Read reads what has arrived, waiting in the poller (until the read deadline) when
+// nothing has.
+func (c *fdConn) Read(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	for {
+		c.mu.RLock()
+		if c.fd < 0 {
+			c.mu.RUnlock()
+			return 0, c.opError("read", net.ErrClosed)
+		}
+		n, err := ignoringEINTR(func() (int, error) { return unix.Read(c.fd, b) })
+		c.mu.RUnlock()
+		switch {
+		case err == nil && n > 0:
+			return n, nil
+		case err == nil:
+			return 0, io.EOF
+		case err != unix.EAGAIN:
+			return 0, c.opError("read", os.NewSyscallError("read", err))
+		}
+		if err := c.wait(&c.rdl, false); err != nil {
+			return 0, c.opError("read", err)
+		}
+	}
+}
+
+// Write writes all of b, waiting in the poller (until the write deadline) while the
+// socket's send buffer is full.
+func (c *fdConn) Write(b []byte) (int, error) {
+	done := 0
+	if d := c.wdl.Load(); d != 0 && time.Now().UnixNano() >= d {
+		return 0, c.opError("write", os.ErrDeadlineExceeded)
+	}
+	for done < len(b) {
+		c.mu.RLock()
+		if c.fd < 0 {
+			c.mu.RUnlock()
+			return done, c.opError("write", net.ErrClosed)
+		}
+		n, err := ignoringEINTR(func() (int, error) { return unix.Write(c.fd, b[done:]) })
+		c.mu.RUnlock()
+		if err == nil {
+			done += n
+			continue
+		}
+		if err != unix.EAGAIN {
+			return done, c.opError("write", os.NewSyscallError("write", err))
+		}
+		if err := c.wait(&c.wdl, true); err != nil {
+			return done, c.opError("write", err)
+		}
+	}
+	return done, nil
+}
+
+// wait waits until the poller says a read (or write) may go on, the deadline passes
+// (os.ErrDeadlineExceeded, a net.Error whose Timeout is true, as Go's), the deadline
+// changes, or the connection is closed (net.ErrClosed).
+func (c *fdConn) wait(deadline *atomic.Int64, write bool) error {
+	var left time.Duration
+	d := deadline.Load()
+	if d != 0 {
+		if left = time.Until(time.Unix(0, d)); left <= 0 {
+			return os.ErrDeadlineExceeded
+		}
+	}
+	ch := c.p.await(c, write)
+	if ch == nil {
+		return net.ErrClosed
+	}
+	if d == 0 {
+		<-ch
+		return nil
+	}
+	t := time.NewTimer(left)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return nil
+	case <-t.C:
+		return os.ErrDeadlineExceeded
+	}
+}
+
+// Close closes the socket and wakes what of it waits.
+func (c *fdConn) Close() error {
+	c.mu.Lock()
+	if c.fd < 0 {
+		c.mu.Unlock()
+		return c.opError("close", net.ErrClosed)
+	}
+	err := unix.Close(c.fd) // also takes it out of the epoll instance: no other descriptor refers to it
+	c.fd = -1
+	c.mu.Unlock()
+	c.p.forget(c)
+	if err != nil {
+		return c.opError("close", os.NewSyscallError("close", err))
+	}
+	return nil
+}
+
+// CloseWrite ends the sending side (frameGuard's linger after a rejected frame).
+func (c *fdConn) CloseWrite() error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.fd < 0 {
+		return c.opError("close", net.ErrClosed)
+	}
+	if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
+		return c.opError("close", os.NewSyscallError("shutdown", err))
+	}
+	return nil
+}
+
+func (c *fdConn) SetDeadline(t time.Time) error {
+	_ = c.SetReadDeadline(t)
+	return c.SetWriteDeadline(t)
+}
+
+func (c *fdConn) SetReadDeadline(t time.Time) error {
+	c.rdl.Store(deadlineNanos(t))
+	c.p.wakeWaiting(c, false)
+	return nil
+}
+
+func (c *fdConn) SetWriteDeadline(t time.Time) error {
+	c.wdl.Store(deadlineNanos(t))
+	c.p.wakeWaiting(c, true)
+	return nil
+}
+
+// deadlineNanos is a deadline as fdConn keeps it: 0 for none, else Unix nanoseconds (at
+// least 1: a deadline before 1970 has passed).
+func deadlineNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return max(t.UnixNano(), 1)
+}
+
+// LocalAddr and RemoteAddr ask the socket (nothing keeps them: nothing reads them but
+// a log line).
+func (c *fdConn) LocalAddr() net.Addr { return c.addr(unix.Getsockname) }
+
+func (c *fdConn) RemoteAddr() net.Addr { return c.addr(unix.Getpeername) }
+
+func (c *fdConn) addr(get func(int) (unix.Sockaddr, error)) net.Addr {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.fd < 0 {
+		return nil
+	}
+	sa, err := get(c.fd)
+	if err != nil {
+		return nil
+	}
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(sa.Addr[:]).To16(), Port: sa.Port}
+	case *unix.SockaddrInet6:
+		return &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
+	}
+	return nil
+}
+
+func (c *fdConn) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: "tcp", Err: err}
+}
+
+func ignoringEINTR(f func() (int, error)) (int, error) {
+	for {
+		n, err := f()
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+}

@@ -2,11 +2,18 @@
 
 package gateway
 
-// poller is Linux's (netpoll_linux.go); elsewhere every connection keeps a reading
-// goroutine.
+import "net"
+
+// poller is Linux's (netpoll_linux.go); elsewhere every connection keeps Go's net.Conn
+// and a reading goroutine.
 type poller struct{}
 
+// fdConn is Linux's adopted connection; never made elsewhere.
+type fdConn struct{ net.Conn }
+
 func newPoller() *poller { return nil }
+
+func (p *poller) adopt(net.Conn, *socket) *fdConn { return nil }
 
 func (p *poller) arm(*socket) bool { return false }
 

@@ -14,7 +14,6 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -43,9 +42,10 @@ type socket struct {
 	g     *Gateway
 	c     *Conn      // set by the handshake once the upgrade is done
 	guard frameGuard // in the socket, not beside it: one allocation per connection
-	// raw is the socket's file descriptor for the poller; nil when it cannot be
-	// watched (TLS, or no poller on this system): a goroutine reads instead.
-	raw syscall.RawConn
+	// fc is the connection the gateway drives itself, in the poller (netpoll_linux.go);
+	// nil when it cannot (TLS, or no poller on this system): Go's net.Conn is kept, and
+	// a goroutine reads.
+	fc *fdConn
 
 	// The reader's state. Only one reader runs at a time: the poller hands the
 	// connection to a new one only once the last one has returned it.
@@ -64,10 +64,7 @@ type socket struct {
 	// no reader hands on a message after that.
 	state     atomic.Int32
 	finishing atomic.Bool // finish has been called (it sets end, then stateEnded)
-	// pollID is the poller's id of the connection (0: not in the poller); poller.mu.
-	// 32 bits, beside the other small fields: one word less per connection.
-	pollID uint32
-	end    *closeFrame // the code and reason the connection ended with (set by finish)
+	end       *closeFrame // the code and reason the connection ended with (set by finish)
 }
 
 // readBufferSize is the size of the read buffers a connection borrows while its frames
@@ -130,12 +127,11 @@ func (s *wsServer) upgrade(w http.ResponseWriter, r *http.Request, subprotocol s
 	}
 	l := s.g.limits
 	sock := &socket{g: s.g, fr: frameReader{maxMessage: int32(min(l.MaxMessageBytes, math.MaxInt32))}}
-	sock.guard = frameGuard{Conn: netConn, owner: owner,
-		scan: frameScanner{maxFrame: uint64(l.MaxFrameBytes), maxMessage: uint64(l.MaxMessageBytes)}}
+	var pre []byte
 	if n := brw.Reader.Buffered(); n > 0 {
 		// Bytes the client sent after its request, already read by net/http.
-		pre, _ := brw.Reader.Peek(n)
-		sock.guard.Conn = &preConn{Conn: netConn, pre: bytes.Clone(pre)}
+		b, _ := brw.Reader.Peek(n)
+		pre = bytes.Clone(b)
 	}
 	_ = netConn.SetDeadline(time.Now().Add(l.HandshakeTimeout.D()))
 	if _, err := netConn.Write(switchingProtocols(r.Header.Get("Sec-WebSocket-Key"), subprotocol)); err != nil {
@@ -143,12 +139,14 @@ func (s *wsServer) upgrade(w http.ResponseWriter, r *http.Request, subprotocol s
 		return nil, err
 	}
 	_ = netConn.SetDeadline(time.Time{})
-	if s.poll != nil {
-		if sc, ok := netConn.(syscall.Conn); ok {
-			if raw, err := sc.SyscallConn(); err == nil {
-				sock.raw = raw
-			}
-		}
+	if fc := s.poll.adopt(netConn, sock); fc != nil {
+		sock.fc = fc
+		netConn = fc
+	}
+	sock.guard = frameGuard{Conn: netConn, owner: owner,
+		scan: frameScanner{maxFrame: uint64(l.MaxFrameBytes), maxMessage: uint64(l.MaxMessageBytes)}}
+	if pre != nil {
+		sock.guard.Conn = &preConn{Conn: netConn, pre: pre}
 	}
 	return sock, nil
 }
@@ -177,11 +175,11 @@ func switchingProtocols(key, subprotocol string) []byte {
 // poller and returns, or, where the poller cannot watch it, reads until it ends.
 func (c *Conn) readLoop() {
 	s := c.ws
-	if s.raw != nil && !s.guard.readAhead() {
-		if s.g.ws.poll.arm(s) {
-			return
+	if s.fc != nil && !s.guard.readAhead() {
+		if !s.g.ws.poll.arm(s) {
+			s.finish(CloseAbnormal, "") // closed already
 		}
-		s.raw = nil // the poller refused it: read in this goroutine
+		return
 	}
 	c.readFrames()
 }
@@ -215,7 +213,7 @@ func (c *Conn) readFrames() {
 			s.stopReading()
 			return
 		}
-		if s.raw != nil && s.rb.br.Buffered() == 0 && s.guard.drained() {
+		if s.fc != nil && s.rb.br.Buffered() == 0 && s.guard.drained() {
 			break
 		}
 	}

@@ -1,0 +1,183 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/wsgate/wsgate/internal/testutil"
+)
+
+// adopted is an fdConn over a real loopback TCP connection, and its peer.
+func adopted(t *testing.T) (*poller, *fdConn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	peer, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { peer.Close() })
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPoller()
+	fc := p.adopt(c, &socket{})
+	if fc == nil {
+		t.Fatal("adopt refused a TCP connection")
+	}
+	t.Cleanup(func() { fc.Close() })
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("the adopted net.Conn reads with %v, want it closed", err)
+	}
+	return p, fc, peer
+}
+
+func TestFdConnReadsAndWrites(t *testing.T) {
+	_, fc, peer := adopted(t)
+	if got, want := fc.RemoteAddr().String(), peer.LocalAddr().String(); got != want {
+		t.Errorf("RemoteAddr %s, want %s", got, want)
+	}
+	if got, want := fc.LocalAddr().String(), peer.RemoteAddr().String(); got != want {
+		t.Errorf("LocalAddr %s, want %s", got, want)
+	}
+	// A read with nothing arrived waits for the peer.
+	got := make(chan string, 1)
+	go func() {
+		b := make([]byte, 16)
+		n, err := fc.Read(b)
+		if err != nil {
+			got <- "error: " + err.Error()
+			return
+		}
+		got <- string(b[:n])
+	}()
+	if _, err := peer.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s != "hello" {
+		t.Errorf("read %q, want hello", s)
+	}
+	// A write larger than the socket buffers completes while the peer reads.
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MiB
+	read := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(peer, int64(len(big))))
+		read <- b
+	}()
+	if n, err := fc.Write(big); n != len(big) || err != nil {
+		t.Fatalf("Write = %d, %v; want %d, nil", n, err, len(big))
+	}
+	if b := <-read; !bytes.Equal(b, big) {
+		t.Errorf("the peer read %d bytes, not what was written", len(b))
+	}
+	// The peer's FIN is EOF; CloseWrite is the peer's.
+	if err := fc.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := peer.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Errorf("after CloseWrite the peer reads %d, %v; want EOF", n, err)
+	}
+	peer.Close()
+	if n, err := fc.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Errorf("after the peer's close Read = %d, %v; want EOF", n, err)
+	}
+}
+
+func TestFdConnDeadlines(t *testing.T) {
+	_, fc, peer := adopted(t)
+	// A read deadline ends a waiting read with a timeout, as Go's does.
+	_ = fc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	_, err := fc.Read(make([]byte, 1))
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("read past its deadline: %v, want a timeout", err)
+	}
+	// A deadline set while a write waits (the peer reads nothing) applies to it.
+	_ = fc.SetReadDeadline(time.Time{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := fc.Write(make([]byte, 64<<20))
+		done <- err
+	}()
+	_ = fc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond)) // whenever the write waits
+	err = <-done
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("write past its deadline: %v, want a timeout", err)
+	}
+	// A deadline in the past fails a write at once.
+	if n, err := fc.Write([]byte("x")); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("write after its deadline = %d, %v", n, err)
+	}
+	_ = peer
+}
+
+func TestFdConnCloseWakesWaiters(t *testing.T) {
+	p, fc, peer := adopted(t)
+	readErr, writeErr := make(chan error, 1), make(chan error, 1)
+	go func() {
+		_, err := fc.Read(make([]byte, 1))
+		readErr <- err
+	}()
+	go func() {
+		_, err := fc.Write(make([]byte, 64<<20)) // more than the buffers: it waits
+		writeErr <- err
+	}()
+	testutil.Eventually(t, 5*time.Second, func() error { // both wait in the poller
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if fc.rdWait == nil || fc.wrWait == nil {
+			return errors.New("the read and the write are not both waiting")
+		}
+		return nil
+	})
+	if err := fc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []chan error{readErr, writeErr} {
+		if err := <-ch; !errors.Is(err, net.ErrClosed) {
+			t.Errorf("a waiter woke with %v, want net.ErrClosed", err)
+		}
+	}
+	if _, err := fc.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Read after Close: %v", err)
+	}
+	if err := fc.Close(); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("a second Close: %v", err)
+	}
+	if fc.RemoteAddr() != nil {
+		t.Error("RemoteAddr after Close is not nil")
+	}
+	// The peer sees the connection end, and the poller has stopped watching.
+	_ = peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.Copy(io.Discard, peer); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Logf("peer: %v", err) // a reset is as good as a FIN here
+	}
+	p.mu.Lock()
+	n := len(p.conns)
+	p.mu.Unlock()
+	if n != 0 {
+		t.Errorf("the poller still holds %d connections", n)
+	}
+}
+
+func TestAdoptRefusesWhatItCannotDrive(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	if fc := newPoller().adopt(a, &socket{}); fc != nil {
+		t.Error("adopted a net.Pipe")
+	}
+	var p *poller
+	if fc := p.adopt(a, &socket{}); fc != nil {
+		t.Error("a nil poller adopted")
+	}
+}
