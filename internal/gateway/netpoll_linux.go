@@ -56,16 +56,19 @@ type fdConn struct {
 	// mu is held shared by every system call on fd and exclusively by Close, so that a
 	// descriptor number is never used once closed (and maybe given to another socket).
 	mu sync.RWMutex
-	fd int // -1 once closed
 
-	rdl, wdl atomic.Int64 // read and write deadlines, Unix nanoseconds (0: none)
+	rdl, wdl atomic.Int64  // read and write deadlines, Unix nanoseconds (0: none)
+	rdWait   chan struct{} // closed when a waiting read should try again (poller.mu)
+	wrWait   chan struct{} // closed when a waiting write should try again (poller.mu)
 
-	// Guarded by poller.mu.
-	pollID uint32        // the poller's id of the connection (its epoll data)
-	armed  bool          // start a reader when readable
-	closed bool          // Close has run: nothing is registered again
-	rdWait chan struct{} // closed when a waiting read should try again
-	wrWait chan struct{} // closed when a waiting write should try again
+	fd int32 // -1 once closed (mu); 32 bits, with the small fields: 96 bytes in all
+	// waiting has waitRead and waitWrite set while a read or write waits (set and
+	// cleared under poller.mu, read without it): a deadline set with nothing waiting, as
+	// before every write, takes no lock.
+	waiting atomic.Uint32
+	pollID  uint32 // the poller's id of the connection, its epoll data (poller.mu)
+	armed   bool   // start a reader when readable (poller.mu)
+	closed  bool   // Close has run: nothing is registered again (poller.mu)
 }
 
 var _ net.Conn = (*fdConn)(nil)
@@ -88,7 +91,7 @@ func (p *poller) adopt(c net.Conn, s *socket) *fdConn {
 	if err := raw.Control(func(f uintptr) { fd, derr = unix.FcntlInt(f, unix.F_DUPFD_CLOEXEC, 0) }); err != nil || derr != nil {
 		return nil
 	}
-	fc := &fdConn{p: p, s: s, fd: fd}
+	fc := &fdConn{p: p, s: s, fd: int32(fd)}
 	if !p.register(fc) {
 		_ = unix.Close(fd)
 		return nil
@@ -110,7 +113,7 @@ func (p *poller) register(fc *fdConn) bool {
 	}
 	ev := unix.EpollEvent{}
 	setPollID(&ev, p.next)
-	if unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fc.fd, &ev) != nil {
+	if unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fc.fd), &ev) != nil {
 		p.stopIfIdle()
 		return false
 	}
@@ -138,7 +141,7 @@ func (p *poller) update(fc *fdConn) bool {
 	}
 	ev := unix.EpollEvent{Events: events | unix.EPOLLONESHOT}
 	setPollID(&ev, fc.pollID)
-	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fc.fd, &ev) == nil
+	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(fc.fd), &ev) == nil
 }
 
 // arm hands s to the poller, or re-arms it after a read: a reader is started when the
@@ -173,22 +176,43 @@ func (p *poller) remove(s *socket) {
 	p.mu.Unlock()
 }
 
+// The bits of fdConn.waiting.
+const (
+	waitRead = 1 << iota
+	waitWrite
+)
+
+// waiter is fdConn's channel and bit for a read or a write.
+func (fc *fdConn) waiter(write bool) (*chan struct{}, uint32) {
+	if write {
+		return &fc.wrWait, waitWrite
+	}
+	return &fc.rdWait, waitRead
+}
+
+// wake closes the channel of fc's waiting read or write, if any (p.mu held).
+func (fc *fdConn) wake(write bool) {
+	w, bit := fc.waiter(write)
+	if *w != nil {
+		close(*w)
+		*w = nil
+		fc.waiting.And(^bit)
+	}
+}
+
 // await registers that a read (or write) of fc waits, and returns the channel closed
 // when it should try again; nil once fc is closed.
 func (p *poller) await(fc *fdConn, write bool) <-chan struct{} {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	w := &fc.rdWait
-	if write {
-		w = &fc.wrWait
-	}
+	w, bit := fc.waiter(write)
 	if *w == nil {
 		*w = make(chan struct{})
+		fc.waiting.Or(bit)
 	}
 	ch := *w
 	if !p.update(fc) {
-		close(ch)
-		*w = nil
+		fc.wake(write)
 		return nil
 	}
 	return ch
@@ -198,14 +222,7 @@ func (p *poller) await(fc *fdConn, write bool) <-chan struct{} {
 func (p *poller) wakeWaiting(fc *fdConn, write bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	w := &fc.rdWait
-	if write {
-		w = &fc.wrWait
-	}
-	if *w != nil {
-		close(*w)
-		*w = nil
-	}
+	fc.wake(write)
 }
 
 // forget drops fc (closed) and wakes whatever of it waits.
@@ -213,12 +230,8 @@ func (p *poller) forget(fc *fdConn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fc.closed, fc.armed = true, false
-	for _, w := range []*chan struct{}{&fc.rdWait, &fc.wrWait} {
-		if *w != nil {
-			close(*w)
-			*w = nil
-		}
-	}
+	fc.wake(false)
+	fc.wake(true)
 	if fc.pollID != 0 && p.conns[fc.pollID] == fc {
 		delete(p.conns, fc.pollID)
 		fc.pollID = 0
@@ -280,16 +293,14 @@ func (p *poller) loop(epfd, wake int) {
 			}
 			if ev.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 				if fc.rdWait != nil {
-					close(fc.rdWait)
-					fc.rdWait = nil
+					fc.wake(false)
 				} else if fc.armed {
 					fc.armed = false
 					ready = append(ready, fc.s)
 				}
 			}
-			if ev.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 && fc.wrWait != nil {
-				close(fc.wrWait)
-				fc.wrWait = nil
+			if ev.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+				fc.wake(true)
 			}
 			p.update(fc) // one shot: ask again for what is still waited on
 		}
@@ -327,7 +338,7 @@ func (c *fdConn) Read(b []byte) (int, error) {
 			c.mu.RUnlock()
 			return 0, c.opError("read", net.ErrClosed)
 		}
-		n, err := ignoringEINTR(func() (int, error) { return unix.Read(c.fd, b) })
+		n, err := ignoringEINTR(func() (int, error) { return unix.Read(int(c.fd), b) })
 		c.mu.RUnlock()
 		switch {
 		case err == nil && n > 0:
@@ -356,7 +367,7 @@ func (c *fdConn) Write(b []byte) (int, error) {
 			c.mu.RUnlock()
 			return done, c.opError("write", net.ErrClosed)
 		}
-		n, err := ignoringEINTR(func() (int, error) { return unix.Write(c.fd, b[done:]) })
+		n, err := ignoringEINTR(func() (int, error) { return unix.Write(int(c.fd), b[done:]) })
 		c.mu.RUnlock()
 		if err == nil {
 			done += n
@@ -370,6 +381,24 @@ func (c *fdConn) Write(b []byte) (int, error) {
 		}
 	}
 	return done, nil
+}
+
+// tryWrite writes what of b the socket takes now, without waiting: fewer than len(b)
+// bytes, and no error, when its send buffer is full.
+func (c *fdConn) tryWrite(b []byte) (int, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.fd < 0 {
+		return 0, c.opError("write", net.ErrClosed)
+	}
+	n, err := ignoringEINTR(func() (int, error) { return unix.Write(int(c.fd), b) })
+	switch {
+	case err == unix.EAGAIN:
+		return 0, nil
+	case err != nil:
+		return 0, c.opError("write", os.NewSyscallError("write", err))
+	}
+	return n, nil
 }
 
 // wait waits until the poller says a read (or write) may go on, the deadline passes
@@ -386,6 +415,9 @@ func (c *fdConn) wait(deadline *atomic.Int64, write bool) error {
 	ch := c.p.await(c, write)
 	if ch == nil {
 		return net.ErrClosed
+	}
+	if deadline.Load() != d {
+		return nil // changed while registering, maybe unseen by its setter: try again
 	}
 	if d == 0 {
 		<-ch
@@ -408,7 +440,7 @@ func (c *fdConn) Close() error {
 		c.mu.Unlock()
 		return c.opError("close", net.ErrClosed)
 	}
-	err := unix.Close(c.fd) // also takes it out of the epoll instance: no other descriptor refers to it
+	err := unix.Close(int(c.fd)) // also takes it out of the epoll instance: no other descriptor refers to it
 	c.fd = -1
 	c.mu.Unlock()
 	c.p.forget(c)
@@ -425,7 +457,7 @@ func (c *fdConn) CloseWrite() error {
 	if c.fd < 0 {
 		return c.opError("close", net.ErrClosed)
 	}
-	if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
+	if err := unix.Shutdown(int(c.fd), unix.SHUT_WR); err != nil {
 		return c.opError("close", os.NewSyscallError("shutdown", err))
 	}
 	return nil
@@ -436,15 +468,22 @@ func (c *fdConn) SetDeadline(t time.Time) error {
 	return c.SetWriteDeadline(t)
 }
 
+// SetReadDeadline and SetWriteDeadline apply to a read or write waiting now, as Go's
+// do: it is woken to look at the new deadline. Stored before waiting is read, and read
+// again by a waiter after it has set waiting: one of the two sees the other.
 func (c *fdConn) SetReadDeadline(t time.Time) error {
 	c.rdl.Store(deadlineNanos(t))
-	c.p.wakeWaiting(c, false)
+	if c.waiting.Load()&waitRead != 0 {
+		c.p.wakeWaiting(c, false)
+	}
 	return nil
 }
 
 func (c *fdConn) SetWriteDeadline(t time.Time) error {
 	c.wdl.Store(deadlineNanos(t))
-	c.p.wakeWaiting(c, true)
+	if c.waiting.Load()&waitWrite != 0 {
+		c.p.wakeWaiting(c, true)
+	}
 	return nil
 }
 
@@ -469,7 +508,7 @@ func (c *fdConn) addr(get func(int) (unix.Sockaddr, error)) net.Addr {
 	if c.fd < 0 {
 		return nil
 	}
-	sa, err := get(c.fd)
+	sa, err := get(int(c.fd))
 	if err != nil {
 		return nil
 	}

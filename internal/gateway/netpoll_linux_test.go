@@ -3,11 +3,16 @@ package gateway
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gobwas/ws"
 
 	"github.com/wsgate/wsgate/internal/testutil"
 )
@@ -179,5 +184,93 @@ func TestAdoptRefusesWhatItCannotDrive(t *testing.T) {
 	var p *poller
 	if fc := p.adopt(a, &socket{}); fc != nil {
 		t.Error("a nil poller adopted")
+	}
+}
+
+// recordingOwner is a frameGuard's owner that counts what it is told.
+type recordingOwner struct {
+	mu        sync.Mutex
+	fails     int
+	timedOuts int
+}
+
+func (o *recordingOwner) fail(int, string) { o.mu.Lock(); o.fails++; o.mu.Unlock() }
+func (o *recordingOwner) writeTimedOut()   { o.mu.Lock(); o.timedOuts++; o.mu.Unlock() }
+
+// adoptedSocket is a socket over an adopted connection, as upgrade makes it.
+func adoptedSocket(t *testing.T) (*socket, net.Conn, *recordingOwner) {
+	t.Helper()
+	p, fc, peer := adopted(t)
+	o := &recordingOwner{}
+	s := fc.s
+	s.g = &Gateway{ws: &wsServer{poll: p}}
+	s.fc = fc
+	s.guard = frameGuard{Conn: fc, owner: o}
+	return s, peer, o
+}
+
+// Pushes to an adopted connection are written by the caller at once, and when the
+// client's socket buffer fills, what it did not take goes out later, in order, without
+// the caller waiting.
+func TestWritesToAFullSocketKeepTheirOrder(t *testing.T) {
+	s, peer, _ := adoptedSocket(t)
+	const n, size = 2000, 16 << 10 // 31 MiB: more than the socket buffers hold
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	never := func() bool { return false }
+	for i := range n {
+		wg.Add(1)
+		data := bytes.Repeat([]byte{byte('a' + i%26)}, size)
+		copy(data, fmt.Sprintf("%06d", i))
+		s.enqueue(writeJob{op: ws.OpText, data: data, timeout: 10 * time.Second, skip: never,
+			done: func(err error) { errs[i] = err; wg.Done() }})
+	}
+	// Every enqueue has returned with the client reading nothing yet.
+	_ = peer.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for i := range n {
+		f, err := ws.ReadFrame(peer)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if got, want := string(f.Payload[:6]), fmt.Sprintf("%06d", i); got != want || len(f.Payload) != size || !f.Header.Fin {
+			t.Fatalf("frame %d is message %s of %d bytes (fin %v), want %s of %d", i, got, len(f.Payload), f.Header.Fin, want, size)
+		}
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+}
+
+// A client that never reads: the write that waits past its deadline is reported as
+// timed out and fails, and so does what was queued behind it.
+func TestAWriteToAClientThatNeverReadsTimesOut(t *testing.T) {
+	s, _, o := adoptedSocket(t)
+	var failed atomic.Int32
+	var wg sync.WaitGroup
+	never := func() bool { return false }
+	for range 200 {
+		wg.Add(1)
+		s.enqueue(writeJob{op: ws.OpBinary, data: make([]byte, 64<<10), timeout: 200 * time.Millisecond, skip: never,
+			done: func(err error) {
+				if err != nil {
+					failed.Add(1)
+				}
+				wg.Done()
+			}})
+	}
+	wg.Wait()
+	if failed.Load() == 0 {
+		t.Error("no write failed, though the client read nothing of 12.5 MiB")
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.timedOuts == 0 {
+		t.Error("the timed-out write was not reported")
+	}
+	if s.fc.fd >= 0 {
+		t.Error("the connection is still open after its write timed out")
 	}
 }

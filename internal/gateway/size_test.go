@@ -18,6 +18,7 @@ func TestIdleConnectionSize(t *testing.T) {
 	}{
 		{"Conn", unsafe.Sizeof(Conn{}), 256},
 		{"socket", unsafe.Sizeof(socket{}), 256},
+		{"fdConn", unsafe.Sizeof(fdConn{}), 96},
 	} {
 		if c.size > c.max {
 			t.Errorf("%s is %d bytes, over the %d-byte size class every idle connection pays for", c.name, c.size, c.max)

@@ -493,9 +493,7 @@ func (s *socket) writeFrame(op ws.OpCode, p []byte) error {
 	_ = ws.WriteHeaderBuffer(buf, ws.Header{Fin: true, OpCode: op, Length: int64(len(p))}, buf.hdr[:])
 	buf.Write(p)
 	_, err := s.guard.Write(buf.Bytes())
-	if buf.Cap() <= 64<<10 {
-		writeBuffers.Put(buf)
-	}
+	putWriteBuffer(buf)
 	return err
 }
 
@@ -521,9 +519,18 @@ const maxCoalesce = 64 << 10
 // enqueue queues j behind the messages queued before it. A goroutine, which exists only
 // while the queue is not empty, writes them: every message queued by the time it looks
 // goes out in one write (up to maxCoalesce bytes), so that a burst of pushes to one
-// connection costs one syscall, not one per frame.
+// connection costs one syscall, not one per frame. An adopted connection (fdConn) with
+// nothing queued is written at once by the caller instead, without waiting: a push costs
+// no goroutine and no timer unless the client's socket buffer is full, and then only
+// what it did not take is left to a goroutine, with the write deadline.
 func (s *socket) enqueue(j writeJob) {
 	s.qmu.Lock()
+	if s.fc != nil && !s.writing && len(s.queue) == 0 {
+		s.writing = true
+		s.qmu.Unlock()
+		s.writeNow(j)
+		return
+	}
 	s.queue = append(s.queue, j)
 	if s.writing {
 		s.qmu.Unlock()
@@ -531,20 +538,97 @@ func (s *socket) enqueue(j writeJob) {
 	}
 	s.writing = true
 	s.qmu.Unlock()
-	go func() {
-		for {
-			s.qmu.Lock()
-			jobs := s.queue
-			s.queue = nil
-			if len(jobs) == 0 {
-				s.writing = false
-				s.qmu.Unlock()
-				return
-			}
+	go s.writeQueue()
+}
+
+// writeQueue writes the queue until it is empty (s.writing is set: this is the writer).
+func (s *socket) writeQueue() {
+	for {
+		s.qmu.Lock()
+		jobs := s.queue
+		s.queue = nil
+		if len(jobs) == 0 {
+			s.writing = false
 			s.qmu.Unlock()
-			s.writeJobs(jobs)
+			return
 		}
-	}()
+		s.qmu.Unlock()
+		s.writeJobs(jobs)
+	}
+}
+
+// writeNow writes j's frame with what the socket takes without waiting (s.writing is
+// set: this is the writer); a goroutine writes the rest, if any, and whatever was
+// queued meanwhile.
+func (s *socket) writeNow(j writeJob) {
+	if j.skip() {
+		j.done(nil)
+		s.handOn()
+		return
+	}
+	if !s.wmu.TryLock() {
+		// A control frame (a pong, the close) is being written, maybe to a full socket:
+		// j goes first in the queue, for a goroutine, and the caller does not wait.
+		s.qmu.Lock()
+		s.queue = append([]writeJob{j}, s.queue...)
+		s.qmu.Unlock()
+		go s.writeQueue()
+		return
+	}
+	if s.closeOut {
+		s.wmu.Unlock()
+		j.done(errClosed)
+		s.handOn()
+		return
+	}
+	buf := writeBuffers.Get().(*writeBuffer)
+	buf.Reset()
+	_ = ws.WriteHeaderBuffer(buf, ws.Header{Fin: true, OpCode: j.op, Length: int64(len(j.data))}, buf.hdr[:])
+	buf.Write(j.data)
+	n, err := s.fc.tryWrite(buf.Bytes())
+	if err == nil && n < buf.Len() {
+		// The socket's buffer is full: the rest goes out in a goroutine, which holds wmu
+		// until it has (no control frame may come between a frame's bytes).
+		go func() {
+			_ = s.guard.SetWriteDeadline(time.Now().Add(j.timeout))
+			_, err := s.guard.Write(buf.Bytes()[n:])
+			s.wmu.Unlock()
+			putWriteBuffer(buf)
+			if err != nil {
+				s.finish(CloseAbnormal, "")
+			}
+			j.done(err)
+			s.writeQueue()
+		}()
+		return
+	}
+	s.wmu.Unlock()
+	putWriteBuffer(buf)
+	if err != nil {
+		s.finish(CloseAbnormal, "")
+	}
+	j.done(err)
+	s.handOn()
+}
+
+// handOn ends writeNow's turn as the writer: what was queued meanwhile is written by a
+// goroutine, not by the caller, who does not wait for a slow client.
+func (s *socket) handOn() {
+	s.qmu.Lock()
+	if len(s.queue) == 0 {
+		s.writing = false
+		s.qmu.Unlock()
+		return
+	}
+	s.qmu.Unlock()
+	go s.writeQueue()
+}
+
+// putWriteBuffer gives a write buffer back, unless a large message has grown it.
+func putWriteBuffer(buf *writeBuffer) {
+	if buf.Cap() <= 64<<10 {
+		writeBuffers.Put(buf)
+	}
 }
 
 // writeJobs writes jobs in order, in as few writes as maxCoalesce allows, and tells
@@ -594,9 +678,7 @@ func (s *socket) writeFrames(jobs []writeJob) error {
 		buf.Write(j.data)
 	}
 	_, err := s.guard.Write(buf.Bytes())
-	if buf.Cap() <= 64<<10 {
-		writeBuffers.Put(buf)
-	}
+	putWriteBuffer(buf)
 	return err
 }
 
