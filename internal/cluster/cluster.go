@@ -60,8 +60,8 @@ const MaxPostMany = 100_000
 type Conn interface {
 	// ID is the connection id.
 	ID() string
-	// Send queues data for the client without blocking; it returns ErrLimitExceeded when
-	// the send queue is full and ErrGone when the connection is closing.
+	// Send queues (or writes) data for the client without waiting for it; it returns
+	// ErrLimitExceeded when the send queue is full and ErrGone when the connection is closing.
 	Send(data []byte) error
 	// Info describes the connection.
 	Info() Info

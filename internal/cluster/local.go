@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"context"
+	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Local is the in-memory, single-node [Registry].
@@ -86,15 +88,54 @@ func (l *Local) PostMany(_ context.Context, ids []string, data []byte) []error {
 		conns[i] = l.conns[id]
 	}
 	l.mu.RUnlock()
-	for i, c := range conns {
-		if c == nil {
-			fail(i, ErrGone)
-		} else if err := c.Send(data); err != nil {
-			fail(i, err)
+	workers := min(runtime.GOMAXPROCS(0), (len(conns)+postManyChunk-1)/postManyChunk)
+	if workers <= 1 {
+		for i, c := range conns {
+			if c == nil {
+				fail(i, ErrGone)
+			} else if err := c.Send(data); err != nil {
+				fail(i, err)
+			}
 		}
+		return errs
+	}
+	// A send may be a system call its caller makes (the gateway writes to a client whose
+	// queue is empty at once): a large batch is spread over the processors, a chunk at a
+	// time.
+	errs = make([]error, len(ids))
+	var failed atomic.Bool
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				from := int(next.Add(postManyChunk)) - postManyChunk
+				if from >= len(conns) {
+					return
+				}
+				for i := from; i < min(from+postManyChunk, len(conns)); i++ {
+					if conns[i] == nil {
+						errs[i] = ErrGone
+					} else {
+						errs[i] = conns[i].Send(data)
+					}
+					if errs[i] != nil {
+						failed.Store(true)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if !failed.Load() {
+		return nil
 	}
 	return errs
 }
+
+// postManyChunk is how many of a batch's connections one of PostMany's goroutines takes
+// at a time.
+const postManyChunk = 256
 
 // Get describes a local connection.
 func (l *Local) Get(_ context.Context, id string) (Info, error) {
