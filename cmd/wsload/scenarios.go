@@ -598,14 +598,21 @@ loop:
 }
 
 // cpuMeters measure the gateway's, the backend's and wsload's CPU over a phase.
-type cpuMeters struct{ gw, be, self cpuMeter }
-
-func (l *loader) startCPU() cpuMeters {
-	return cpuMeters{startCPU(l.cfg.pid), startCPU(l.cfg.backendPID), startCPU(selfPID())}
+type cpuMeters struct {
+	gw, be, self cpuMeter
+	steal        stealMeter
 }
 
-// report records the average cores each used, as <prefix>gateway_cores etc.
+func (l *loader) startCPU() cpuMeters {
+	return cpuMeters{startCPU(l.cfg.pid), startCPU(l.cfg.backendPID), startCPU(selfPID()), startSteal()}
+}
+
+// report records the average cores each used, as <prefix>gateway_cores etc., and the
+// machine's steal time over the phase as <prefix>steal_pct.
 func (m cpuMeters) report(r *Report, prefix string) {
+	if p := m.steal.pct(); p >= 0 {
+		r.Figures[prefix+"steal_pct"] = p
+	}
 	if m.gw.pid > 0 {
 		r.Figures[prefix+"gateway_cores"] = m.gw.cores()
 	}

@@ -237,6 +237,55 @@ func startCPU(pid int) cpuMeter {
 	return cpuMeter{pid: pid, start: st, t0: time.Now()}
 }
 
+// stealMeter measures the share of the machine's CPU time the hypervisor gave to others
+// (steal, in /proc/stat) over a phase: on a shared VM a latency figure taken while it is
+// high says more about the neighbours than about the code.
+type stealMeter struct{ start cpuTimes }
+
+// cpuTimes is the machine's CPU time from /proc/stat's first line, in ticks.
+type cpuTimes struct{ total, steal int64 }
+
+func startSteal() stealMeter { return stealMeter{readCPUTimes()} }
+
+// pct is the steal since start, in percent of all CPU time; -1 when unknown.
+func (m stealMeter) pct() float64 {
+	end := readCPUTimes()
+	if d := end.total - m.start.total; d > 0 && m.start.total > 0 {
+		return 100 * float64(end.steal-m.start.steal) / float64(d)
+	}
+	return -1
+}
+
+func readCPUTimes() cpuTimes {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return parseCPUTimes(line)
+}
+
+// parseCPUTimes reads "cpu user nice system idle iowait irq softirq steal ...": steal is
+// the eighth number; guest time is already inside user and nice.
+func parseCPUTimes(line string) cpuTimes {
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return cpuTimes{}
+	}
+	var t cpuTimes
+	for i, v := range f[1:min(len(f), 9)] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return cpuTimes{}
+		}
+		t.total += n
+		if i == 7 {
+			t.steal = n
+		}
+	}
+	return t
+}
+
 // cores returns the average number of cores used since start.
 func (m cpuMeter) cores() float64 {
 	st, err := readProc(m.pid)

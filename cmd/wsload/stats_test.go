@@ -61,3 +61,24 @@ func TestRecorderEmpty(t *testing.T) {
 		t.Errorf("summary of no samples = %+v", got)
 	}
 }
+
+func TestParseCPUTimes(t *testing.T) {
+	for _, c := range []struct {
+		line string
+		want cpuTimes
+	}{
+		{"cpu  100 2 30 400 5 6 7 50 9 0", cpuTimes{total: 600, steal: 50}},
+		{"cpu 1 0 0 0 0 0 0 0", cpuTimes{total: 1}},
+		{"cpu0 100 2 30 400 5 6 7 50 9 0", cpuTimes{}},
+		{"cpu 1 2 3", cpuTimes{}},
+		{"cpu 1 2 3 x 5 6 7 8", cpuTimes{}},
+		{"", cpuTimes{}},
+	} {
+		if got := parseCPUTimes(c.line); got != c.want {
+			t.Errorf("parseCPUTimes(%q) = %+v, want %+v", c.line, got, c.want)
+		}
+	}
+	if m := startSteal(); m.pct() < -1 || m.pct() > 100 {
+		t.Errorf("steal on this machine: %.1f %%, not a share", m.pct())
+	}
+}
