@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/wsgate/wsgate/bench/peers/baregws/peer"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/server"
@@ -17,7 +19,13 @@ import (
 // benchConfig is bench/gateway.yaml with its placeholders filled as bench/run does.
 func benchConfig(t *testing.T, backendURL string) *config.Config {
 	t.Helper()
-	b, err := os.ReadFile("../../bench/gateway.yaml")
+	return benchConfigFrom(t, "gateway.yaml", backendURL)
+}
+
+// benchConfigFrom is bench/<name> with its placeholders filled as bench/run does.
+func benchConfigFrom(t *testing.T, name, backendURL string) *config.Config {
+	t.Helper()
+	b, err := os.ReadFile("../../bench/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,9 +33,28 @@ func benchConfig(t *testing.T, backendURL string) *config.Config {
 		"@IDLE@", "10m", "@MAXDUR@", "2h").Replace(string(b))
 	cfg, err := config.Parse([]byte(y))
 	if err != nil {
-		t.Fatalf("bench/gateway.yaml: %v", err)
+		t.Fatalf("bench/%s: %v", name, err)
 	}
 	return cfg
+}
+
+// bench/gateway-peers.yaml, wsgate's API in `bench/run peers`, is bench/gateway.yaml
+// without the $connect and $disconnect backend calls, and nothing else.
+func TestPeersConfigIsTheBenchConfigWithoutBackendCalls(t *testing.T) {
+	full, peers := benchConfig(t, "http://127.0.0.1:9"), benchConfigFrom(t, "gateway-peers.yaml", "http://127.0.0.1:9")
+	if r := peers.Routes["$connect"]; r.Target != "" || r.AuthorizerID != "cookie" {
+		t.Errorf("peers $connect = %+v, want the cookie authorizer and no integration", r)
+	}
+	if _, ok := peers.Routes["$disconnect"]; ok {
+		t.Error("peers config has a $disconnect route")
+	}
+	c := full.Routes["$connect"]
+	c.Target = ""
+	full.Routes["$connect"] = c
+	delete(full.Routes, "$disconnect")
+	if d := cmp.Diff(full, peers); d != "" {
+		t.Errorf("bench/gateway-peers.yaml differs from bench/gateway.yaml by more than its backend calls (-gateway.yaml +gateway-peers.yaml):\n%s", d)
+	}
 }
 
 // TestSmoke runs every scenario with a handful of connections for about a second
