@@ -592,23 +592,24 @@ func (s *socket) writeNow(j writeJob) {
 		go func() {
 			_ = s.guard.SetWriteDeadline(time.Now().Add(j.timeout))
 			_, err := s.guard.Write(buf.Bytes()[n:])
-			s.wmu.Unlock()
-			putWriteBuffer(buf)
-			if err != nil {
-				s.finish(CloseAbnormal, "")
-			}
-			j.done(err)
+			s.wrote(buf, j, err)
 			s.writeQueue()
 		}()
 		return
 	}
+	s.wrote(buf, j, err)
+	s.handOn()
+}
+
+// wrote ends a write of writeNow's: the write lock released, the buffer given back, the
+// connection ended if the write failed, and j told.
+func (s *socket) wrote(buf *writeBuffer, j writeJob, err error) {
 	s.wmu.Unlock()
 	putWriteBuffer(buf)
 	if err != nil {
 		s.finish(CloseAbnormal, "")
 	}
 	j.done(err)
-	s.handOn()
 }
 
 // handOn ends writeNow's turn as the writer: what was queued meanwhile is written by a
