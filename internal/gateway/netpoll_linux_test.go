@@ -227,13 +227,20 @@ func TestWritesToAFullSocketKeepTheirOrder(t *testing.T) {
 	}
 	// Every enqueue has returned with the client reading nothing yet.
 	_ = peer.SetReadDeadline(time.Now().Add(10 * time.Second))
+	payload := make([]byte, size)
 	for i := range n {
-		f, err := ws.ReadFrame(peer)
+		h, err := ws.ReadHeader(peer)
 		if err != nil {
 			t.Fatalf("frame %d: %v", i, err)
 		}
-		if got, want := string(f.Payload[:6]), fmt.Sprintf("%06d", i); got != want || len(f.Payload) != size || !f.Header.Fin {
-			t.Fatalf("frame %d is message %s of %d bytes (fin %v), want %s of %d", i, got, len(f.Payload), f.Header.Fin, want, size)
+		if h.Length != size || !h.Fin || h.OpCode != ws.OpText {
+			t.Fatalf("frame %d: %+v, want a final text frame of %d bytes", i, h, size)
+		}
+		if _, err := io.ReadFull(peer, payload); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if got, want := string(payload[:6]), fmt.Sprintf("%06d", i); got != want {
+			t.Fatalf("frame %d is message %s, want %s", i, got, want)
 		}
 	}
 	wg.Wait()
