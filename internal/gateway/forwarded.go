@@ -33,49 +33,64 @@ func withForwarded(r *http.Request, secure bool, single map[string]string, multi
 	if multi == nil {
 		multi = make(map[string][]string, 3)
 	}
-	var sent []string // the client's X-Forwarded-For values, in order
-	keys := make([]string, 0, 2)
+	// One pass over the names: the client's X-Forwarded-For spellings (kept, in order, for
+	// their values) and every X-Forwarded-* spelling to drop. A browser sends none.
+	var fors, drop []string
 	for k := range multi {
-		if strings.EqualFold(k, headerForwardedFor) {
-			keys = append(keys, k)
+		if isForwarded(k) {
+			drop = append(drop, k)
+			if strings.EqualFold(k, headerForwardedFor) {
+				fors = append(fors, k)
+			}
 		}
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for k := range single {
+		if isForwarded(k) {
+			drop = append(drop, k)
+		}
+	}
+	slices.Sort(fors)
+	var sent []string // the client's X-Forwarded-For values, in order
+	for _, k := range fors {
 		for _, v := range multi[k] {
 			if v = strings.TrimSpace(v); v != "" {
 				sent = append(sent, v)
 			}
 		}
 	}
-	for _, m := range []string{headerForwardedFor, headerForwardedPort, headerForwardedProto} {
-		for k := range multi {
-			if strings.EqualFold(k, m) {
-				delete(multi, k)
-			}
-		}
-		for k := range single {
-			if strings.EqualFold(k, m) {
-				delete(single, k)
-			}
-		}
+	for _, k := range drop {
+		delete(multi, k)
+		delete(single, k)
 	}
-	forwardedFor := strings.Join(append(sent, remoteIP(r)), ", ")
+	forwardedFor := remoteIP(r)
+	if len(sent) > 0 {
+		forwardedFor = strings.Join(append(sent, forwardedFor), ", ")
+	}
 	proto := "http"
 	if secure {
 		proto = "https"
 	}
 	port := listenerPort(r, secure)
-	for name, v := range map[string]string{headerForwardedFor: forwardedFor, headerForwardedPort: port, headerForwardedProto: proto} {
-		single[name], multi[name] = v, []string{v}
-	}
+	single[headerForwardedFor], multi[headerForwardedFor] = forwardedFor, []string{forwardedFor}
+	single[headerForwardedPort], multi[headerForwardedPort] = port, []string{port}
+	single[headerForwardedProto], multi[headerForwardedProto] = proto, []string{proto}
 	return single, multi
+}
+
+// isForwarded reports whether a header name is one of the three withForwarded sets, in
+// any letter case.
+func isForwarded(k string) bool {
+	return len(k) > len("X-Forwarded-") && strings.EqualFold(k[:len("X-Forwarded-")], "X-Forwarded-") &&
+		(strings.EqualFold(k, headerForwardedFor) || strings.EqualFold(k, headerForwardedPort) || strings.EqualFold(k, headerForwardedProto))
 }
 
 // listenerPort is the port of the listener r arrived on (net/http's local address; not
 // the Host header, which the client writes), or the scheme's default when r did not come
 // through a net/http server.
 func listenerPort(r *http.Request, secure bool) string {
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok && a.Port > 0 && a.Port < 1<<16 {
+		return strconv.Itoa(a.Port)
+	}
 	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 		if _, p, err := net.SplitHostPort(a.String()); err == nil {
 			if n, err := strconv.ParseUint(p, 10, 16); err == nil {

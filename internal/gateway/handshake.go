@@ -395,9 +395,10 @@ func ContextWithWireHead(ctx context.Context, head WireHead) context.Context {
 // Header lines whose names differ only in case are one header, named as its first line
 // is, with the values of all of them in the order sent.
 func eventHeaders(r *http.Request) (map[string][]string, map[string]string) {
+	// Room for the three X-Forwarded-* withForwarded adds: a map that grows rehashes.
 	if fields, ok := wireFields(r); ok {
-		multi := make(map[string][]string, len(fields))
-		single := make(map[string]string, len(fields))
+		multi := make(map[string][]string, len(fields)+3)
+		single := make(map[string]string, len(fields)+3)
 		named := make(map[string]string, len(fields)) // canonical name -> the first spelling
 		for _, f := range fields {
 			ck := textproto.CanonicalMIMEHeaderKey(f.Name)
@@ -411,8 +412,8 @@ func eventHeaders(r *http.Request) (map[string][]string, map[string]string) {
 		}
 		return multi, single
 	}
-	multi := make(map[string][]string, len(r.Header)+1)
-	single := make(map[string]string, len(r.Header)+1)
+	multi := make(map[string][]string, len(r.Header)+4)
+	single := make(map[string]string, len(r.Header)+4)
 	for k, vs := range r.Header {
 		multi[k] = vs
 		single[k] = vs[len(vs)-1]
