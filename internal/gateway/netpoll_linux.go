@@ -369,11 +369,11 @@ func (c *fdConn) Write(b []byte) (int, error) {
 		}
 		n, err := ignoringEINTR(func() (int, error) { return unix.Write(int(c.fd), b[done:]) })
 		c.mu.RUnlock()
-		if err == nil {
+		if err == nil && n > 0 {
 			done += n
 			continue
 		}
-		if err != unix.EAGAIN {
+		if err != nil && err != unix.EAGAIN {
 			return done, c.opError("write", os.NewSyscallError("write", err))
 		}
 		if err := c.wait(&c.wdl, true); err != nil {
