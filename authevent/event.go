@@ -100,7 +100,9 @@ func (e Event) Request() cookieauth.Request {
 
 // merge returns multi plus every entry of single whose name is not in multi.
 func merge(multi map[string][]string, single map[string]string, same func(a, b string) bool) map[string][]string {
-	out := make(map[string][]string, len(multi)+len(single))
+	// Sized for multi: single names the same headers in every event API Gateway sends
+	// (and the gateway's), so a map for both would be twice as large as it needs.
+	out := make(map[string][]string, len(multi))
 	for name, vals := range multi {
 		out[name] = slices.Clone(vals)
 	}
