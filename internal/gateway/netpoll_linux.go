@@ -41,6 +41,9 @@ type poller struct {
 	epfd    int // the epoll instance while running
 	wake    int // its eventfd (id 0)
 	running bool
+	// events counts the connections' events handed on (tests: a registration must not
+	// report one condition over and over).
+	events atomic.Uint64
 }
 
 func newPoller() *poller { return &poller{conns: map[uint32]*fdConn{}} }
@@ -100,7 +103,9 @@ func (p *poller) adopt(c net.Conn, s *socket) *fdConn {
 	return fc
 }
 
-// register adds fc to the epoll instance with no event wanted yet.
+// register adds fc to the epoll instance with no event wanted yet. One-shot even so:
+// epoll reports a hang-up or an error whatever the mask, and a level-triggered
+// registration would report it on every wait until the connection is armed.
 func (p *poller) register(fc *fdConn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -111,7 +116,7 @@ func (p *poller) register(fc *fdConn) bool {
 	for p.next == 0 || p.conns[p.next] != nil { // wrapped around
 		p.next++
 	}
-	ev := unix.EpollEvent{}
+	ev := unix.EpollEvent{Events: unix.EPOLLONESHOT}
 	setPollID(&ev, p.next)
 	if unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fc.fd), &ev) != nil {
 		p.stopIfIdle()
@@ -291,6 +296,7 @@ func (p *poller) loop(epfd, wake int) {
 			if fc == nil {
 				continue // closed since
 			}
+			p.events.Add(1)
 			if ev.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 				if fc.rdWait != nil {
 					fc.wake(false)

@@ -174,6 +174,46 @@ func TestFdConnCloseWakesWaiters(t *testing.T) {
 	}
 }
 
+// A client that resets its connection before the gateway arms it: epoll reports the
+// hang-up whatever the mask, once (the registration is one-shot), not on every wait.
+func TestAHangUpBeforeArmingIsReportedOnce(t *testing.T) {
+	p, fc, peer := adopted(t)
+	_ = peer.(*net.TCPConn).SetLinger(0)
+	peer.Close() // a reset
+	// A second connection's read, woken by its peer, shows the poller has waited again.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	other, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	c2, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc2 := p.adopt(c2, &socket{})
+	if fc2 == nil {
+		t.Fatal("adopt refused")
+	}
+	defer fc2.Close()
+	for i := range 20 {
+		if _, err := other.Write([]byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fc2.Read(make([]byte, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := p.events.Load(); n > 25 {
+		t.Errorf("the poller handled %d events for 20 reads and one reset: a condition is reported again and again", n)
+	}
+	_ = fc
+}
+
 func TestAdoptRefusesWhatItCannotDrive(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
