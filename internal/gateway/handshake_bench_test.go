@@ -27,6 +27,7 @@ func BenchmarkAuthorizerEvent(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { _ = g.Shutdown(context.Background()) }) // its sweeper
 	r := httptest.NewRequest(http.MethodGet, "/?csrf=0123456789abcdef0123456789abcdef", nil)
 	for k, v := range map[string]string{
 		"Host":                     "ws.example.com",
