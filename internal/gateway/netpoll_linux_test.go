@@ -17,23 +17,30 @@ import (
 	"github.com/wsgate/wsgate/internal/testutil"
 )
 
-// adopted is an fdConn over a real loopback TCP connection, and its peer.
-func adopted(t *testing.T) (*poller, *fdConn, net.Conn) {
+// tcpPair is a real loopback TCP connection: the accepted end and the dialling peer.
+func tcpPair(t *testing.T) (accepted, peer net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	peer, err := net.Dial("tcp", ln.Addr().String())
+	peer, err = net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { peer.Close() })
-	c, err := ln.Accept()
+	accepted, err = ln.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return accepted, peer
+}
+
+// adopted is an fdConn over a real loopback TCP connection, and its peer.
+func adopted(t *testing.T) (*poller, *fdConn, net.Conn) {
+	t.Helper()
+	c, peer := tcpPair(t)
 	p := newPoller()
 	fc := p.adopt(c, &socket{})
 	if fc == nil {
@@ -181,20 +188,7 @@ func TestAHangUpBeforeArmingIsReportedOnce(t *testing.T) {
 	_ = peer.(*net.TCPConn).SetLinger(0)
 	peer.Close() // a reset
 	// A second connection's read, woken by its peer, shows the poller has waited again.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	other, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	c2, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c2, other := tcpPair(t)
 	fc2 := p.adopt(c2, &socket{})
 	if fc2 == nil {
 		t.Fatal("adopt refused")
