@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // maxPathSteps bounds how many steps a compiled path may have, so that looking one up stays
@@ -287,9 +288,12 @@ func plainPathName(name string) bool {
 	if name == "" {
 		return false
 	}
-	for i := 0; i < len(name); i++ {
-		switch name[i] {
-		case '.', '[', ']', '\'', '"', '*', '(', ')', '?', '@', ' ', '\t', '\n', '\r':
+	for _, r := range name {
+		switch r {
+		case '.', '[', ']', '\'', '"', '*', '(', ')', '?', '@':
+			return false
+		}
+		if unicode.IsSpace(r) { // any space TrimSpace would take off the end of "$.name"
 			return false
 		}
 	}
