@@ -137,7 +137,9 @@ func (c *claims) value(name string) (v any, ok bool) {
 		if d == nil {
 			return nil, false
 		}
-		return float64(d.UnixNano()) / 1e9, true
+		// Seconds and nanoseconds apart: UnixNano overflows past 2262, and an exp of
+		// 10000000000 (2286) must read as the map reads it.
+		return float64(d.Unix()) + float64(d.Nanosecond())/1e9, true
 	}
 	str := func(s string) (any, bool) {
 		if s == "" {

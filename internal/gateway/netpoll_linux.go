@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"io"
+	"math"
 	"net"
 	"os"
 	"sync"
@@ -496,8 +497,11 @@ func (c *fdConn) SetWriteDeadline(t time.Time) error {
 // deadlineNanos is a deadline as fdConn keeps it: 0 for none, else Unix nanoseconds (at
 // least 1: a deadline before 1970 has passed).
 func deadlineNanos(t time.Time) int64 {
-	if t.IsZero() {
+	switch {
+	case t.IsZero():
 		return 0
+	case t.After(time.Unix(0, math.MaxInt64)): // past 2262, where UnixNano overflows
+		return math.MaxInt64
 	}
 	return max(t.UnixNano(), 1)
 }

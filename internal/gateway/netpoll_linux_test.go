@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"sync"
@@ -206,6 +207,22 @@ func TestAHangUpBeforeArmingIsReportedOnce(t *testing.T) {
 		t.Errorf("the poller handled %d events for 20 reads and one reset: a condition is reported again and again", n)
 	}
 	_ = fc
+}
+
+func TestDeadlineNanos(t *testing.T) {
+	for _, c := range []struct {
+		in   time.Time
+		want int64
+	}{
+		{time.Time{}, 0},
+		{time.Unix(5, 0), 5_000_000_000},
+		{time.Unix(-5, 0), 1},
+		{time.Date(2400, 1, 1, 0, 0, 0, 0, time.UTC), math.MaxInt64},
+	} {
+		if got := deadlineNanos(c.in); got != c.want {
+			t.Errorf("deadlineNanos(%v) = %d, want %d", c.in, got, c.want)
+		}
+	}
 }
 
 func TestAdoptRefusesWhatItCannotDrive(t *testing.T) {
