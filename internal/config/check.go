@@ -3,10 +3,11 @@ package config
 import (
 	"crypto/tls"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/wsgate/wsgate/cookieauth"
@@ -173,13 +174,8 @@ func CheckPorts(c *Config) []string {
 			addrs["Server.Cluster.Embedded.ClusterListen"] = cl.Embedded.ClusterListen
 		}
 	}
-	fields := make([]string, 0, len(addrs))
-	for f := range addrs {
-		fields = append(fields, f)
-	}
-	sort.Strings(fields)
 	var warnings []string
-	for _, f := range fields {
+	for _, f := range slices.Sorted(maps.Keys(addrs)) {
 		ln, err := net.Listen("tcp", addrs[f])
 		if err != nil {
 			warnings = append(warnings, fmt.Sprintf("%s: %s cannot be listened on now: %v", f, addrs[f], err))

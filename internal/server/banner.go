@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -111,12 +112,7 @@ func NewBanner(cfg *config.Config, a Addrs, source string) Banner {
 		b.Routes = append(b.Routes, br)
 	}
 
-	ids := make([]string, 0, len(cfg.Authorizers))
-	for id := range cfg.Authorizers {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(cfg.Authorizers)) {
 		az := cfg.Authorizers[id]
 		ba := BannerAuthorizer{ID: id, IdentitySource: slices.Clone(az.IdentitySource)}
 		switch az.Kind() {
@@ -145,12 +141,7 @@ func NewBanner(cfg *config.Config, a Addrs, source string) Banner {
 		b.Connections = append(b.Connections, BannerEndpoint{URL: "http://" + a.Management + path, Via: "management listener", Auth: "unsigned (development only)"})
 	}
 
-	names := make([]string, 0, len(cfg.Functions))
-	for n := range cfg.Functions {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(cfg.Functions)) {
 		f := cfg.Functions[n]
 		b.Functions = append(b.Functions, BannerFunction{Name: n, Runtime: f.Runtime, Handler: f.Handler})
 	}
