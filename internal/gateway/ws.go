@@ -89,6 +89,12 @@ type writeBuffer struct {
 
 var writeBuffers = sync.Pool{New: func() any { return new(writeBuffer) }}
 
+// frame appends one unfragmented frame of p to b.
+func (b *writeBuffer) frame(op ws.OpCode, p []byte) {
+	_ = ws.WriteHeaderBuffer(b, ws.Header{Fin: true, OpCode: op, Length: int64(len(p))}, b.hdr[:])
+	b.Write(p)
+}
+
 // maxParallelMessages is how many messages of one connection are handled at once; the
 // connection's reader waits while that many are in flight (backpressure on the client).
 const maxParallelMessages = 4
@@ -490,8 +496,7 @@ func (s *socket) writeFrame(op ws.OpCode, p []byte) error {
 	}
 	buf := writeBuffers.Get().(*writeBuffer)
 	buf.Reset()
-	_ = ws.WriteHeaderBuffer(buf, ws.Header{Fin: true, OpCode: op, Length: int64(len(p))}, buf.hdr[:])
-	buf.Write(p)
+	buf.frame(op, p)
 	_, err := s.guard.Write(buf.Bytes())
 	putWriteBuffer(buf)
 	return err
@@ -583,8 +588,7 @@ func (s *socket) writeNow(j writeJob) {
 	}
 	buf := writeBuffers.Get().(*writeBuffer)
 	buf.Reset()
-	_ = ws.WriteHeaderBuffer(buf, ws.Header{Fin: true, OpCode: j.op, Length: int64(len(j.data))}, buf.hdr[:])
-	buf.Write(j.data)
+	buf.frame(j.op, j.data)
 	n, err := s.fc.tryWrite(buf.Bytes())
 	if err == nil && n < buf.Len() {
 		// The socket's buffer is full: the rest goes out in a goroutine, which holds wmu
@@ -675,8 +679,7 @@ func (s *socket) writeFrames(jobs []writeJob) error {
 	buf := writeBuffers.Get().(*writeBuffer)
 	buf.Reset()
 	for _, j := range jobs {
-		_ = ws.WriteHeaderBuffer(buf, ws.Header{Fin: true, OpCode: j.op, Length: int64(len(j.data))}, buf.hdr[:])
-		buf.Write(j.data)
+		buf.frame(j.op, j.data)
 	}
 	_, err := s.guard.Write(buf.Bytes())
 	putWriteBuffer(buf)
