@@ -11,7 +11,6 @@
 package authevent
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/wsgate/wsgate/cookieauth"
@@ -103,8 +102,20 @@ func merge(multi map[string][]string, single map[string]string, same func(a, b s
 	// Sized for multi: single names the same headers in every event API Gateway sends
 	// (and the gateway's), so a map for both would be twice as large as it needs.
 	out := make(map[string][]string, len(multi))
+	n := 0
+	for _, vals := range multi {
+		n += len(vals)
+	}
+	// One array for every value instead of a clone per name; each entry's capacity ends
+	// at its values, so an append to one never writes into the next.
+	all := make([]string, 0, n)
 	for name, vals := range multi {
-		out[name] = slices.Clone(vals)
+		if vals == nil {
+			out[name] = nil
+			continue
+		}
+		all = append(all, vals...)
+		out[name] = all[len(all)-len(vals) : len(all) : len(all)]
 	}
 	for name, v := range single {
 		if _, ok := multi[name]; ok {

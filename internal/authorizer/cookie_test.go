@@ -2,6 +2,7 @@ package authorizer
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -359,5 +360,25 @@ func TestCookieCacheBothTransports(t *testing.T) {
 				t.Errorf("no CSRF token by either transport: %v (%s), want %q", got.Outcome, got.Reason, wantReason)
 			}
 		})
+	}
+}
+
+func TestInProcess(t *testing.T) {
+	cookie := NewCookie(newCookieAuthorizer(t, cookieConfig()))
+	remote := NewHTTP(http.DefaultClient, "http://127.0.0.1:1/authorize", time.Second)
+	for _, tc := range []struct {
+		name string
+		a    Authorizer
+		want bool
+	}{
+		{"cookie", cookie, true},
+		{"cookie behind its identity sources and a cache",
+			NewCache(WithIdentitySources(cookie, nil), cookie.CacheKey, time.Minute, 16), true},
+		{"HTTP", remote, false},
+		{"HTTP behind a cache", NewCache(remote, func(*authevent.Event) [32]byte { return [32]byte{} }, time.Minute, 16), false},
+	} {
+		if got := InProcess(tc.a); got != tc.want {
+			t.Errorf("%s: InProcess = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

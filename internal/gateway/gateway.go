@@ -78,9 +78,13 @@ type Options struct {
 // Gateway serves WebSocket handshakes (it is an http.Handler) and owns the connections
 // it upgrades.
 type Gateway struct {
-	cfg       *config.Config
-	limits    config.Limits
-	auth      authorizer.Authorizer
+	cfg    *config.Config
+	limits config.Limits
+	auth   authorizer.Authorizer
+	// growStack: handshakes grow their stack at once (handshakeStack), for an
+	// authorizer deciding in process; one that calls out keeps a handshake waiting on it
+	// with the stack it needs.
+	growStack bool
 	routes    map[string]*Route
 	selection integration.Selection
 	reg       cluster.Registry
@@ -134,6 +138,7 @@ func New(o Options) (*Gateway, error) {
 		cfg:       c,
 		limits:    c.Server.Limits,
 		auth:      o.Authorizer,
+		growStack: o.Authorizer != nil && authorizer.InProcess(o.Authorizer),
 		routes:    o.Routes,
 		selection: o.Selection,
 		reg:       o.Registry,

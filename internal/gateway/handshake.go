@@ -1,13 +1,13 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"log/slog"
 	"math"
 	"net"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"slices"
 	"strconv"
@@ -63,6 +63,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, r, nil, f, start)
 		return
 	}
+	if g.growStack {
+		growStack()
+	}
+	g.handshake(w, r, start)
+}
+
+// handshake runs ServeHTTP's WebSocket upgrade request r.
+func (g *Gateway) handshake(w http.ResponseWriter, r *http.Request, start time.Time) {
 	if len(r.RequestURI) > g.limits.MaxURLBytes {
 		g.refuse(w, r, nil, &refusal{status: http.StatusRequestURITooLong, outcome: outcomeURLTooLong}, start)
 		return
@@ -396,63 +404,163 @@ func ContextWithWireHead(ctx context.Context, head WireHead) context.Context {
 // is, with the values of all of them in the order sent.
 func eventHeaders(r *http.Request) (map[string][]string, map[string]string) {
 	// Room for the three X-Forwarded-* withForwarded adds: a map that grows rehashes.
-	if fields, ok := wireFields(r); ok {
-		multi := make(map[string][]string, len(fields)+3)
-		single := make(map[string]string, len(fields)+3)
-		named := make(map[string]string, len(fields)) // canonical name -> the first spelling
-		for _, f := range fields {
-			ck := textproto.CanonicalMIMEHeaderKey(f.Name)
-			name, seen := named[ck]
-			if !seen {
-				name = f.Name
-				named[ck] = name
-			}
-			multi[name] = append(multi[name], f.Value)
-			single[name] = f.Value
+	multi := make(map[string][]string, len(r.Header)+4)
+	single := make(map[string]string, len(r.Header)+4)
+	if hs, ok := wireNames(r); ok {
+		for _, h := range hs {
+			// r.Header's own values (wireNames checked they are the head's), capped so
+			// that an append to the event's copy never writes into r.Header's array.
+			vs := h.values[:len(h.values):len(h.values)]
+			multi[h.name], single[h.name] = vs, vs[len(vs)-1]
 		}
 		return multi, single
 	}
-	multi := make(map[string][]string, len(r.Header)+4)
-	single := make(map[string]string, len(r.Header)+4)
 	for k, vs := range r.Header {
-		multi[k] = vs
+		multi[k] = vs[:len(vs):len(vs)]
 		single[k] = vs[len(vs)-1]
 	}
 	multi["Host"], single["Host"] = []string{r.Host}, r.Host
 	return multi, single
 }
 
-// wireFields returns the header lines captured for r, if they are r's: the request line
-// is r's, there is one Host line whose value is r.Host, and the other lines, grouped by
-// canonical name, hold exactly r.Header's values in order.
-func wireFields(r *http.Request) ([]WireHeader, bool) {
+// wireHeader is one header of a request as the events name it: its values (r.Header's)
+// and the spelling of its first line in the captured head.
+type wireHeader struct {
+	canonical string // r.Header's key
+	name      string
+	values    []string
+	seen      int // lines of the head matched to values so far
+}
+
+// wireNames returns r's headers, Host included, named as the captured head spells
+// them, if the head is r's: the request line is r's, there is one Host line whose
+// value is r.Host, and the other lines, grouped by canonical name, hold exactly
+// r.Header's values in order. It allocates one slice: lines are matched to r.Header's
+// entries by a binary search that canonicalizes the line's name as it compares
+// (textproto.CanonicalMIMEHeaderKey would allocate for every name a browser sends
+// in mixed case, Sec-WebSocket-Key for one), so a head of many lines costs n log n.
+func wireNames(r *http.Request) ([]wireHeader, bool) {
 	head, _ := r.Context().Value(wireHeadKey{}).(WireHead)
 	if head == nil {
 		return nil, false
 	}
 	line, fields, ok := head()
-	if !ok || line != r.Method+" "+r.RequestURI+" "+r.Proto {
+	if !ok || !isRequestLine(line, r) {
 		return nil, false
 	}
-	got := make(http.Header, len(r.Header))
+	hs := make([]wireHeader, 0, len(r.Header)+1)
+	for k, vs := range r.Header {
+		hs = append(hs, wireHeader{canonical: k, values: vs})
+	}
+	slices.SortFunc(hs, func(a, b wireHeader) int { return strings.Compare(a.canonical, b.canonical) })
+	host := ""
 	hosts := 0
 	for _, f := range fields {
-		ck := textproto.CanonicalMIMEHeaderKey(f.Name)
-		if ck == "Host" {
+		if compareCanonical("Host", f.Name) == 0 {
 			if hosts++; f.Value != r.Host {
 				return nil, false
 			}
+			host = f.Name
 			continue
 		}
-		got[ck] = append(got[ck], f.Value)
+		i, found := slices.BinarySearchFunc(hs, f.Name, func(h wireHeader, name string) int { return compareCanonical(h.canonical, name) })
+		if !found {
+			return nil, false
+		}
+		h := &hs[i]
+		if h.seen == len(h.values) || h.values[h.seen] != f.Value {
+			return nil, false
+		}
+		if h.seen == 0 {
+			h.name = f.Name
+		}
+		h.seen++
 	}
-	if hosts != 1 || len(got) != len(r.Header) {
+	if hosts != 1 {
 		return nil, false
 	}
-	for k, vs := range r.Header {
-		if !slices.Equal(got[k], vs) {
+	for _, h := range hs {
+		if h.seen != len(h.values) {
 			return nil, false
 		}
 	}
-	return fields, true
+	return append(hs, wireHeader{name: host, values: []string{r.Host}}), true
 }
+
+// isRequestLine reports whether line is r's request line, without building it.
+func isRequestLine(line string, r *http.Request) bool {
+	m, rest, ok := strings.Cut(line, " ")
+	if !ok || m != r.Method {
+		return false
+	}
+	uri, proto, ok := strings.Cut(rest, " ")
+	return ok && uri == r.RequestURI && proto == r.Proto
+}
+
+// compareCanonical compares key, a canonical header name, with name as
+// textproto.CanonicalMIMEHeaderKey writes name: a token (RFC 9110 §5.6.2) with its
+// first letter and every letter after a '-' in upper case and the others in lower
+// case; any other name as it is.
+func compareCanonical(key, name string) int {
+	if !isToken(name) {
+		return strings.Compare(key, name)
+	}
+	upper := true
+	for i := 0; i < len(key) && i < len(name); i++ {
+		c := name[i]
+		switch {
+		case upper && 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		case !upper && 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		upper = c == '-'
+		if key[i] != c {
+			return cmp.Compare(key[i], c)
+		}
+	}
+	return cmp.Compare(len(key), len(name))
+}
+
+// isToken reports whether s is an RFC 9110 token, the names
+// textproto.CanonicalMIMEHeaderKey changes.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c < 0x80 && strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// handshakeStack is what growStack reserves in its frame so that the goroutine's
+// stack grows to 32 KiB when the handshake starts, which is what a handshake through
+// the cookie authorizer reaches (in golang-jwt's decoding of the token). A goroutine
+// starts with a small stack that the runtime doubles and copies each time a call needs
+// more: a handshake deepened it three or four times, copied deep in the authorizer,
+// where a copy (adjusting every frame's pointers) costs most; 6 % of a handshake's CPU
+// in BenchmarkHandshake's profile (internal/server). Grown when the handshake starts it is
+// copied once, with a few frames: 2 %. Requests that are not upgrades (the
+// @connections API on this host) do not pay for it, nor handshakes whose authorizer
+// calls out (Gateway.growStack): thousands of those may wait at once.
+const handshakeStack = 16 << 10
+
+// growStack grows the goroutine's stack to hold handshakeStack bytes more than it
+// holds now, and returns with that room free.
+//
+//go:noinline
+func growStack() {
+	var b [handshakeStack]byte
+	touchStack(&b)
+}
+
+// touchStack writes to b, so that the compiler keeps growStack's array.
+//
+//go:noinline
+func touchStack(b *[handshakeStack]byte) { b[0] = 1 }
