@@ -97,6 +97,51 @@ func (e Event) Request() cookieauth.Request {
 	}
 }
 
+// RequestView is [Event.Request] without the copies, for a caller that only reads the
+// result (cookieauth's Decide and CacheKey do): when multiValueHeaders already holds
+// every header of headers (names compared case-insensitively), and the query maps
+// likewise, the result shares the event's maps; otherwise it is Request's. Neither the
+// result nor the event may be modified while the other is in use.
+func (e *Event) RequestView() cookieauth.Request {
+	headers, query := e.MultiValueHeaders, e.MultiValueQueryStringParameters
+	if !covers(headers, e.Headers, strings.EqualFold) {
+		headers = merge(e.MultiValueHeaders, e.Headers, strings.EqualFold)
+	}
+	if !covers(query, e.QueryStringParameters, func(a, b string) bool { return a == b }) {
+		query = merge(e.MultiValueQueryStringParameters, e.QueryStringParameters, func(a, b string) bool { return a == b })
+	}
+	return cookieauth.Request{
+		Headers:   headers,
+		Query:     query,
+		SourceIP:  e.RequestContext.Identity.SourceIP,
+		MethodArn: e.MethodArn,
+	}
+}
+
+// covers reports whether merge(multi, single, same) would add nothing to multi, and
+// multi is not nil (Request's maps never are).
+func covers(multi map[string][]string, single map[string]string, same func(a, b string) bool) bool {
+	if multi == nil {
+		return false
+	}
+	for name := range single {
+		if _, ok := multi[name]; ok {
+			continue
+		}
+		found := false
+		for m := range multi {
+			if same(m, name) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
 // merge returns multi plus every entry of single whose name is not in multi.
 func merge(multi map[string][]string, single map[string]string, same func(a, b string) bool) map[string][]string {
 	// Sized for multi: single names the same headers in every event API Gateway sends

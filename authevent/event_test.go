@@ -158,6 +158,9 @@ func TestEventRequest(t *testing.T) {
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("Request() (-want +got):\n%s", diff)
 			}
+			if diff := cmp.Diff(tc.want, tc.event.RequestView()); diff != "" {
+				t.Errorf("RequestView() (-want +got):\n%s", diff)
+			}
 		})
 	}
 }
@@ -168,6 +171,24 @@ func TestEventRequestDoesNotShareSlices(t *testing.T) {
 	r.Headers["Cookie"][0] = "changed"
 	if got := e.MultiValueHeaders["Cookie"][0]; got != "JWT=x" {
 		t.Errorf("event header changed through the request: %q", got)
+	}
+}
+
+func TestEventRequestViewSharesWhatItCan(t *testing.T) {
+	e := Event{
+		Headers:           map[string]string{"cookie": "JWT=x"},
+		MultiValueHeaders: map[string][]string{"Cookie": {"JWT=x"}},
+	}
+	r := e.RequestView()
+	r.Headers["Cookie"][0] = "changed"
+	if got := e.MultiValueHeaders["Cookie"][0]; got != "changed" {
+		t.Errorf("RequestView copied the headers that needed no merge: the event still has %q", got)
+	}
+	e.Headers["Origin"] = "https://a.example.com" // now a merge is needed
+	r = e.RequestView()
+	r.Headers["Cookie"][0] = "again"
+	if got := e.MultiValueHeaders["Cookie"][0]; got != "changed" {
+		t.Errorf("RequestView shared the headers it merged: the event has %q", got)
 	}
 }
 

@@ -174,6 +174,11 @@ func (c *client) OnMessage(ws *gws.Conn, msg *gws.Message) {
 		l.received.Add(1)
 		if !slow {
 			l.lat.Load().add(c.idx, now.Sub(time.Unix(0, t)))
+			if fs := l.fromSend.Load(); fs != nil {
+				if s, ok := stamp(b, 's'); ok {
+					fs.add(c.idx, now.Sub(time.Unix(0, s)))
+				}
+			}
 		}
 		return
 	}
@@ -197,9 +202,12 @@ func truncate(s string, n int) string {
 }
 
 // timestamp finds "t":<digits> in a frame.
-func timestamp(b []byte) (int64, bool) {
+func timestamp(b []byte) (int64, bool) { return stamp(b, 't') }
+
+// stamp finds "<key>":<digits> in a frame.
+func stamp(b []byte, key byte) (int64, bool) {
 	for i := 0; i+4 < len(b); i++ {
-		if b[i] == '"' && b[i+1] == 't' && b[i+2] == '"' && b[i+3] == ':' {
+		if b[i] == '"' && b[i+1] == key && b[i+2] == '"' && b[i+3] == ':' {
 			var v int64
 			j := i + 4
 			for ; j < len(b) && b[j] >= '0' && b[j] <= '9'; j++ {

@@ -62,6 +62,13 @@ type loadConfig struct {
 type loader struct {
 	cfg loadConfig
 	lat atomic.Pointer[recorder]
+	// sendLag, when set, records how late each POST leaves against its scheduled time
+	// (the pacer's lag, the wait for a free writer, the signing): the generator's share
+	// of a delivery's latency, which is measured from the scheduled time.
+	sendLag atomic.Pointer[recorder]
+	// fromSend, when set, records each delivery's latency from the time the generator
+	// started sending it (the frame's "s"), which leaves the generator's lag out.
+	fromSend atomic.Pointer[recorder]
 
 	received     atomic.Int64
 	badFrames    atomic.Int64
@@ -141,10 +148,20 @@ func pace(ctx context.Context, rate float64, d time.Duration, emit func(seq int6
 
 // frame is a timestamped message with padding.
 func frame(prefix string, at time.Time, pad int) []byte {
-	b := make([]byte, 0, len(prefix)+40+pad)
+	return sentFrame(prefix, at, time.Time{}, pad)
+}
+
+// sentFrame is frame with, unless sent is zero, the time the generator started sending
+// it ("s"), beside the time it was scheduled for ("t").
+func sentFrame(prefix string, at, sent time.Time, pad int) []byte {
+	b := make([]byte, 0, len(prefix)+64+pad)
 	b = append(b, prefix...)
 	b = append(b, `"t":`...)
 	b = strconv.AppendInt(b, at.UnixNano(), 10)
+	if !sent.IsZero() {
+		b = append(b, `,"s":`...)
+		b = strconv.AppendInt(b, sent.UnixNano(), 10)
+	}
 	b = append(b, `,"p":"`...)
 	for range pad {
 		b = append(b, 'x')
@@ -227,7 +244,7 @@ func (p *poster) post(j postJob) {
 		p.publish(j)
 		return
 	}
-	body := frame("{", j.at, p.l.cfg.payload)
+	body := sentFrame("{", j.at, time.Now(), p.l.cfg.payload)
 	u := p.l.cfg.mgmtURL + "/@connections/" + url.PathEscape(j.id)
 	req, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
@@ -244,6 +261,9 @@ func (p *poster) post(j postJob) {
 			p.l.noteError(err.Error())
 			return
 		}
+	}
+	if lag := p.l.sendLag.Load(); lag != nil {
+		lag.add(int(j.at.UnixNano()), time.Since(j.at))
 	}
 	resp, err := p.hc.Do(req)
 	if err != nil {

@@ -209,6 +209,8 @@ func (l *loader) push(ctx context.Context) (*Report, error) {
 		if d == l.cfg.duration {
 			time.Sleep(500 * time.Millisecond)
 			l.lat.Store(&recorder{})
+			l.sendLag.Store(&recorder{})
+			l.fromSend.Store(&recorder{})
 			l.received.Store(0)
 			cpu = l.startCPU()
 		}
@@ -227,6 +229,8 @@ func (l *loader) push(ctx context.Context) (*Report, error) {
 	r.Figures["delivered"] = float64(l.received.Load())
 	r.Figures["delivered_per_s"] = float64(l.received.Load()) / el.Seconds()
 	r.Latency["delivery"] = l.lat.Load().summary()
+	r.Latency["send_lag"] = l.sendLag.Swap(nil).summary()
+	r.Latency["delivery_from_send"] = l.fromSend.Swap(nil).summary()
 	addCounts(r.Errors, p.tally.errors())
 	r.Errors["generator_dropped"] = int(dropped)
 	if lost := ok - l.received.Load(); lost > 0 {

@@ -28,14 +28,14 @@ func (c *Cookie) Authorize(ctx context.Context, ev *authevent.Event) Result {
 	if ev == nil {
 		return failed("no authorizer event")
 	}
-	return fromDecision(c.a.Decide(ctx, ev.Request()))
+	return fromDecision(c.a.Decide(ctx, ev.RequestView()))
 }
 
 // CacheKey is the [KeyFunc] of a [Cache] in front of c: cookieauth's hash of exactly
 // the inputs its decision reads (both cookies, the Origin, every presented CSRF token),
 // whatever the identity sources say. ev must not be nil.
 func (c *Cookie) CacheKey(ev *authevent.Event) [sha256.Size]byte {
-	return c.a.CacheKey(ev.Request())
+	return c.a.CacheKey(ev.RequestView())
 }
 
 // standsIn reports whether ev presents the CSRF token in a Sec-WebSocket-Protocol entry
@@ -43,7 +43,7 @@ func (c *Cookie) CacheKey(ev *authevent.Event) [sha256.Size]byte {
 // that names the query parameter (see [WithIdentitySources]).
 func (c *Cookie) standsIn(src IdentitySource, ev *authevent.Event) bool {
 	q := c.a.CSRFQueryParam()
-	return q != "" && src.kind == kindQuery && src.name == q && c.a.CSRFInSubprotocol(ev.Request())
+	return q != "" && src.kind == kindQuery && src.name == q && c.a.CSRFInSubprotocol(ev.RequestView())
 }
 
 // fromDecision is the one translation of a cookieauth decision into a Result: Allow is

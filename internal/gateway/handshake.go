@@ -436,9 +436,9 @@ type wireHeader struct {
 // them, if the head is r's: the request line is r's, there is one Host line whose
 // value is r.Host, and the other lines, grouped by canonical name, hold exactly
 // r.Header's values in order. It allocates one slice: lines are matched to r.Header's
-// entries by a binary search that canonicalizes the line's name as it compares
-// (textproto.CanonicalMIMEHeaderKey would allocate for every name a browser sends
-// in mixed case, Sec-WebSocket-Key for one), so a head of many lines costs n log n.
+// entries by comparisons that canonicalize the line's name as they go
+// (textproto.CanonicalMIMEHeaderKey would allocate for every name a browser sends in
+// mixed case, Sec-WebSocket-Key for one).
 func wireNames(r *http.Request) ([]wireHeader, bool) {
 	head, _ := r.Context().Value(wireHeadKey{}).(WireHead)
 	if head == nil {
@@ -452,7 +452,12 @@ func wireNames(r *http.Request) ([]wireHeader, bool) {
 	for k, vs := range r.Header {
 		hs = append(hs, wireHeader{canonical: k, values: vs})
 	}
-	slices.SortFunc(hs, func(a, b wireHeader) int { return strings.Compare(a.canonical, b.canonical) })
+	// A browser sends about fifteen headers: looked up one by one, they cost less than a
+	// sort; a longer head is sorted and searched, so that it costs n log n, not n².
+	sorted := len(hs) > 24
+	if sorted {
+		slices.SortFunc(hs, func(a, b wireHeader) int { return strings.Compare(a.canonical, b.canonical) })
+	}
 	host := ""
 	hosts := 0
 	for _, f := range fields {
@@ -463,8 +468,15 @@ func wireNames(r *http.Request) ([]wireHeader, bool) {
 			host = f.Name
 			continue
 		}
-		i, found := slices.BinarySearchFunc(hs, f.Name, func(h wireHeader, name string) int { return compareCanonical(h.canonical, name) })
-		if !found {
+		i := -1
+		if sorted {
+			if j, found := slices.BinarySearchFunc(hs, f.Name, func(h wireHeader, name string) int { return compareCanonical(h.canonical, name) }); found {
+				i = j
+			}
+		} else {
+			i = slices.IndexFunc(hs, func(h wireHeader) bool { return compareCanonical(h.canonical, f.Name) == 0 })
+		}
+		if i < 0 {
 			return nil, false
 		}
 		h := &hs[i]

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
@@ -88,6 +89,14 @@ func FuzzEventHeaders(f *testing.F) {
 	f.Add("Host: a\nx: 1", "X: 2", "a")
 	f.Add("Host: a\nA-b-C: 1\na-B-c: 2", "A-B-C: 1\nA-B-C: 2", "a")
 	f.Add("Host: a\na b: 1\nx\xffy: 2", "a b: 1\nx\xffy: 2", "a") // not tokens: kept as they are
+	var many, manyParsed strings.Builder                          // past the length at which lines are sorted and searched
+	many.WriteString("host: a")
+	for i := range 40 {
+		fmt.Fprintf(&many, "\nx-h%d: %d", 40-i, i)
+		fmt.Fprintf(&manyParsed, "X-H%d: %d\n", 40-i, i)
+	}
+	f.Add(many.String(), manyParsed.String(), "a")
+	f.Add(many.String(), manyParsed.String()+"X-H7: 2", "a")
 	f.Fuzz(func(t *testing.T, head, header, host string) {
 		split := func(s string) []WireHeader {
 			var hs []WireHeader
