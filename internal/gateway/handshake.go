@@ -113,7 +113,10 @@ func (g *Gateway) handshake(w http.ResponseWriter, r *http.Request, start time.T
 	if g.apiKeyRefused(w, r, c, nil, start) {
 		return
 	}
-	ev := g.authorizerEvent(r, c)
+	// An authorizer deciding in process reads headers whatever their case, so its event
+	// names them as net/http does, and the head captured from the wire is read only if
+	// the $connect integration needs the names as sent (below).
+	ev := g.authorizerEvent(r, c, !g.growStack)
 	if g.iamRefused(w, r, c, ev, start) { // AWS_IAM (iam.go)
 		return
 	}
@@ -139,6 +142,9 @@ func (g *Gateway) handshake(w http.ResponseWriter, r *http.Request, start time.T
 	if rt := g.routes[config.RouteConnect]; rt != nil && rt.Integration != nil {
 		req := c.integrationRequest(config.RouteConnect, integration.EventConnect, c.connectRequestID, start)
 		req.Headers, req.Query = ev.MultiValueHeaders, ev.MultiValueQueryStringParameters
+		if g.growStack { // the event's names are net/http's: the integration gets them as sent
+			req.Headers = g.authorizerEvent(r, c, true).MultiValueHeaders
+		}
 		t0 := time.Now()
 		resp, err := rt.Integration.Invoke(r.Context(), req)
 		times.integRan, times.integ = true, time.Since(t0)
@@ -330,8 +336,8 @@ func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds())
 // as the client sent them when the listener captured the request head (see
 // [ContextWithWireHead]); stageVariables is {} when the stage has none, and the query
 // maps are null when the URL has no query, as API Gateway sends them.
-func (g *Gateway) authorizerEvent(r *http.Request, c *Conn) *authevent.Event {
-	headers, single := eventHeaders(r)
+func (g *Gateway) authorizerEvent(r *http.Request, c *Conn, wire bool) *authevent.Event {
+	headers, single := eventHeaders(r, wire)
 	// The listener may hand net/http a wrapped connection (to record the request head),
 	// so r.TLS is not the only sign of TLS: the config says whether the listener is.
 	single, headers = withForwarded(r, r.TLS != nil || g.cfg.Server.TLS != nil, single, headers)
@@ -397,23 +403,25 @@ func ContextWithWireHead(ctx context.Context, head WireHead) context.Context {
 }
 
 // eventHeaders returns the handshake's headers as the events carry them: every value of
-// each header, and its last value, Host included. Names are as sent when the head
-// captured from the wire is this request's (its request line and every header value
+// each header, and its last value, Host included. Names are as sent when wire is set and
+// the head captured from the wire is this request's (its request line and every header value
 // agree with what net/http parsed); otherwise they are net/http's canonical names.
 // Header lines whose names differ only in case are one header, named as its first line
 // is, with the values of all of them in the order sent.
-func eventHeaders(r *http.Request) (map[string][]string, map[string]string) {
+func eventHeaders(r *http.Request, wire bool) (map[string][]string, map[string]string) {
 	// Room for the three X-Forwarded-* withForwarded adds: a map that grows rehashes.
 	multi := make(map[string][]string, len(r.Header)+4)
 	single := make(map[string]string, len(r.Header)+4)
-	if hs, ok := wireNames(r); ok {
-		for _, h := range hs {
-			// r.Header's own values (wireNames checked they are the head's), capped so
-			// that an append to the event's copy never writes into r.Header's array.
-			vs := h.values[:len(h.values):len(h.values)]
-			multi[h.name], single[h.name] = vs, vs[len(vs)-1]
+	if wire {
+		if hs, ok := wireNames(r); ok {
+			for _, h := range hs {
+				// r.Header's own values (wireNames checked they are the head's), capped so
+				// that an append to the event's copy never writes into r.Header's array.
+				vs := h.values[:len(h.values):len(h.values)]
+				multi[h.name], single[h.name] = vs, vs[len(vs)-1]
+			}
+			return multi, single
 		}
-		return multi, single
 	}
 	for k, vs := range r.Header {
 		multi[k] = vs[:len(vs):len(vs)]

@@ -51,14 +51,14 @@ func BenchmarkAuthorizerEvent(b *testing.B) {
 	b.Run("event", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = g.authorizerEvent(r, c)
+			_ = g.authorizerEvent(r, c, true)
 		}
 	})
 	// The cookie authorizer reads the event as a cookieauth.Request.
 	b.Run("event+request", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = g.authorizerEvent(r, c).Request()
+			_ = g.authorizerEvent(r, c, true).Request()
 		}
 	})
 }

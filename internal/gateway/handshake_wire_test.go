@@ -12,6 +12,19 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+func TestEventHeadersCanonicalWithoutTheHead(t *testing.T) {
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Host, r.Header = "example.com", http.Header{"Sec-Websocket-Key": {"k"}}
+	r = r.WithContext(ContextWithWireHead(r.Context(), func() (string, []WireHeader, bool) {
+		t.Error("the head was read for an event that does not name headers as sent")
+		return "GET / HTTP/1.1", []WireHeader{{"Host", "example.com"}, {"Sec-WebSocket-Key", "k"}}, true
+	}))
+	multi, _ := eventHeaders(r, false)
+	if diff := cmp.Diff(map[string][]string{"Host": {"example.com"}, "Sec-Websocket-Key": {"k"}}, multi); diff != "" {
+		t.Errorf("multiValueHeaders (-want +got):\n%s", diff)
+	}
+}
+
 func TestEventHeadersNamesAsSent(t *testing.T) {
 	wire := []WireHeader{
 		{"host", "example.com"},
@@ -62,7 +75,7 @@ func TestEventHeadersNamesAsSent(t *testing.T) {
 				calls++
 				return tc.line, tc.fields, tc.ok
 			}))
-			multi, single := eventHeaders(r)
+			multi, single := eventHeaders(r, true)
 			if diff := cmp.Diff(tc.want, multi); diff != "" {
 				t.Errorf("multiValueHeaders (-want +got):\n%s", diff)
 			}
@@ -116,7 +129,7 @@ func FuzzEventHeaders(f *testing.F) {
 		r = r.WithContext(ContextWithWireHead(r.Context(), func() (string, []WireHeader, bool) {
 			return "GET / HTTP/1.1", fields, true
 		}))
-		multi, single := eventHeaders(r)
+		multi, single := eventHeaders(r, true)
 		wantMulti, wantSingle := referenceEventHeaders(r, fields)
 		if !equalHeaders(multi, wantMulti) {
 			t.Errorf("multiValueHeaders %q, want %q", multi, wantMulti)
