@@ -143,7 +143,7 @@ func (g *Gateway) handshake(w http.ResponseWriter, r *http.Request, start time.T
 		req := c.integrationRequest(config.RouteConnect, integration.EventConnect, c.connectRequestID, start)
 		req.Headers, req.Query = ev.MultiValueHeaders, ev.MultiValueQueryStringParameters
 		if g.growStack { // the event's names are net/http's: the integration gets them as sent
-			req.Headers = g.authorizerEvent(r, c, true).MultiValueHeaders
+			_, req.Headers = g.headerMaps(r, true)
 		}
 		t0 := time.Now()
 		resp, err := rt.Integration.Invoke(r.Context(), req)
@@ -337,10 +337,7 @@ func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds())
 // [ContextWithWireHead]); stageVariables is {} when the stage has none, and the query
 // maps are null when the URL has no query, as API Gateway sends them.
 func (g *Gateway) authorizerEvent(r *http.Request, c *Conn, wire bool) *authevent.Event {
-	headers, single := eventHeaders(r, wire)
-	// The listener may hand net/http a wrapped connection (to record the request head),
-	// so r.TLS is not the only sign of TLS: the config says whether the listener is.
-	single, headers = withForwarded(r, r.TLS != nil || g.cfg.Server.TLS != nil, single, headers)
+	single, headers := g.headerMaps(r, wire)
 	q := r.URL.Query()
 	var qs map[string]string
 	var mq map[string][]string
@@ -378,6 +375,15 @@ func (g *Gateway) authorizerEvent(r *http.Request, c *Conn, wire bool) *autheven
 			APIID:             g.cfg.API.APIID,
 		},
 	}
+}
+
+// headerMaps is the events' headers and multiValueHeaders (see eventHeaders), with
+// the X-Forwarded-* headers the gateway sets.
+func (g *Gateway) headerMaps(r *http.Request, wire bool) (map[string]string, map[string][]string) {
+	multi, single := eventHeaders(r, wire)
+	// The listener may hand net/http a wrapped connection (to record the request head),
+	// so r.TLS is not the only sign of TLS: the config says whether the listener is.
+	return withForwarded(r, r.TLS != nil || g.cfg.Server.TLS != nil, single, multi)
 }
 
 // WireHeader is one header line of a request head as the client sent it: the name in

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -359,4 +360,41 @@ Server:
 	}
 	checkHeaderNames(t, "HTTP authorizer event", ev, aws,
 		[]string{"Connection", "HeaderAuth1", "Host", "Sec-WebSocket-Key", "Sec-WebSocket-Protocol", "Sec-WebSocket-Version", "Upgrade"})
+}
+
+// The built-in cookie authorizer reads net/http's header names (it runs in process and
+// finds headers whatever their case); the $connect Lambda behind it still gets the names
+// as the client sent them.
+func TestConnectEventBehindTheCookieAuthorizerNamesHeadersAsSent(t *testing.T) {
+	l := newEventsLambda(t)
+	r := startGateway(t, `
+Api: {RouteSelectionExpression: $request.body.action}
+Stage: {StageName: prod}
+Authorizers:
+  cookie:
+    IdentitySource: [route.request.header.Cookie]
+    Cookie:
+      Algorithms: [HS256]
+      CsrfClaim: csrf
+      AllowedOrigins: ["https://ui.dev.example.test"]
+      Key: {HmacSecretEnv: JWT_SECRET}
+Integrations:
+  fn:
+    IntegrationType: AWS_PROXY
+    IntegrationUri: arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:chat/invocations
+Routes:
+  $connect: {AuthorizationType: CUSTOM, AuthorizerId: cookie, Target: integrations/fn}
+`, Deps{Lambda: l.client()})
+	lg := loginAs(t, "alice", time.Now().Add(time.Hour))
+	conn, err := net.Dial("tcp", r.WebSocket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, _ = io.WriteString(conn, "GET /?csrf="+lg.csrf+" HTTP/1.1\r\nHost: "+r.WebSocket+"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nHeaderAuth1: headerValue1\r\n"+
+		"origin: "+lg.origin+"\r\ncookie: "+lg.cookie+"\r\n\r\n")
+	ev := nextEvent(t, l.chat, "$connect event")
+	checkHeaderNames(t, "$connect", ev, readAWSEvent(t, "connect.json"), []string{
+		"Connection", "HeaderAuth1", "Host", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Upgrade", "cookie", "origin"})
 }
