@@ -173,12 +173,7 @@ func (c *client) OnMessage(ws *gws.Conn, msg *gws.Message) {
 	if t, ok := timestamp(b); ok {
 		l.received.Add(1)
 		if !slow {
-			l.lat.Load().add(c.idx, now.Sub(time.Unix(0, t)))
-			if fs := l.fromSend.Load(); fs != nil {
-				if s, ok := stamp(b, 's'); ok {
-					fs.add(c.idx, now.Sub(time.Unix(0, s)))
-				}
-			}
+			l.delivered(c.idx, now, t, b)
 		}
 		return
 	}
@@ -192,6 +187,17 @@ func (c *client) OnMessage(ws *gws.Conn, msg *gws.Message) {
 	}
 	l.badFrames.Add(1)
 	l.noteError("frame: " + truncate(string(b), 120))
+}
+
+// delivered records the latency of a timestamped frame b received at now: from its
+// scheduled time t, and from its send time ("s") when it has one and fromSend is on.
+func (l *loader) delivered(idx int, now time.Time, t int64, b []byte) {
+	l.lat.Load().add(idx, now.Sub(time.Unix(0, t)))
+	if fs := l.fromSend.Load(); fs != nil {
+		if s, ok := stamp(b, 's'); ok {
+			fs.add(idx, now.Sub(time.Unix(0, s)))
+		}
+	}
 }
 
 func truncate(s string, n int) string {

@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs := flag.NewFlagSet(scenario, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c loadConfig
-	fs.StringVar(&c.target, "target", "wsgate", "what is measured: wsgate or serverless-offline (labels), baregws or centrifugo (their protocols: peers.go)")
+	fs.StringVar(&c.target, "target", "wsgate", "what is measured: wsgate or serverless-offline (labels), baregws, baregws-jwt or centrifugo (their protocols: peers.go)")
 	fs.StringVar(&c.wsURL, "ws", "ws://127.0.0.1:8080/", "WebSocket URL")
 	fs.StringVar(&c.mgmtURL, "mgmt", "http://127.0.0.1:8081/dev", "@connections base URL (up to the stage)")
 	fs.StringVar(&c.metricsURL, "metrics", "", "the gateway's /metrics URL (goroutines, heap, connections); empty: none")

@@ -8,6 +8,8 @@ package main
 //	-target baregws     bench/peers/baregws: no cookies, {"action":"whoami"} answered with
 //	                    {"id":...}, POST /@connections/{id} — wsgate's own shapes, so the
 //	                    only difference is the client sends no credentials.
+//	-target baregws-jwt the same server run with -jwt-secret-env, which checks the JWT
+//	                    cookie and the csrf parameter: the client sends them, as to wsgate.
 //	-target centrifugo  Centrifugo's JSON protocol over /connection/websocket: the first
 //	                    frame is {"id":1,"connect":{"token":JWT}} and the handshake ends
 //	                    with its reply; a push is POST /api/publish to the user's personal
@@ -38,6 +40,7 @@ import (
 const (
 	targetWsgate     = "wsgate"
 	targetBareGWS    = "baregws"
+	targetBareGWSJWT = "baregws-jwt"
 	targetCentrifugo = "centrifugo"
 )
 
@@ -50,6 +53,7 @@ func applyTarget(c *loadConfig, getenv func(string) string) error {
 	switch c.target {
 	case targetBareGWS:
 		c.auth = false
+	case targetBareGWSJWT: // the cookies and the csrf parameter are sent, as to wsgate
 	case targetCentrifugo:
 		c.auth = false
 		c.apiKey = getenv(centrifugoAPIKeyEnv)
@@ -118,7 +122,7 @@ func (c *client) centrifugoFrame(b []byte, now time.Time, slow bool, pong func()
 			if t, ok := timestamp(line); ok {
 				l.received.Add(1)
 				if !slow {
-					l.lat.Load().add(c.idx, now.Sub(time.Unix(0, t)))
+					l.delivered(c.idx, now, t, line)
 				}
 				continue
 			}
@@ -146,7 +150,7 @@ func (c *client) answer(s string) {
 // publish is the Centrifugo analogue of POST @connections/{id}: POST /api/publish to
 // the connection's personal channel.
 func (p *poster) publish(j postJob) {
-	data := frame("{", j.at, p.l.cfg.payload)
+	data := sentFrame("{", j.at, time.Now(), p.l.cfg.payload)
 	body := make([]byte, 0, len(data)+len(j.id)+32)
 	body = append(body, `{"channel":`...)
 	body, _ = appendJSONString(body, "#"+j.id)
@@ -161,6 +165,9 @@ func (p *poster) publish(j postJob) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-API-Key", p.l.cfg.apiKey)
+	if lag := p.l.sendLag.Load(); lag != nil {
+		lag.add(int(j.at.UnixNano()), time.Since(j.at))
+	}
 	resp, err := p.hc.Do(req)
 	if err != nil {
 		p.tally.transport.Add(1)

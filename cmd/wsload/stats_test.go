@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"math"
 	"sync"
 	"testing"
@@ -80,5 +81,23 @@ func TestParseCPUTimes(t *testing.T) {
 	}
 	if m := startSteal(); m.pct() < -1 || m.pct() > 100 {
 		t.Errorf("steal on this machine: %.1f %%, not a share", m.pct())
+	}
+}
+
+func TestSentFrameCarriesBothTimes(t *testing.T) {
+	at, sent := time.Unix(0, 1_700_000_000_123_456_789), time.Unix(0, 1_700_000_000_223_456_789)
+	b := sentFrame("{", at, sent, 8)
+	if got, ok := timestamp(b); !ok || got != at.UnixNano() {
+		t.Errorf("t = %d, %v; want %d", got, ok, at.UnixNano())
+	}
+	if got, ok := stamp(b, 's'); !ok || got != sent.UnixNano() {
+		t.Errorf("s = %d, %v; want %d", got, ok, sent.UnixNano())
+	}
+	if _, ok := stamp(frame("{", at, 8), 's'); ok {
+		t.Error("a frame without a send time has an s")
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Errorf("%s is not JSON: %v", b, err)
 	}
 }

@@ -2,7 +2,11 @@
 // WebSocket server on gws with no authorizer and no routes, and wsgate's push shape
 // (POST /@connections/{id}). See package peer and docs/benchmarks.md.
 //
-//	baregws [-addr 127.0.0.1:0]
+//	baregws [-addr 127.0.0.1:0] [-jwt-secret-env NAME]
+//
+// With -jwt-secret-env, a WebSocket opens only with a JWT cookie signed (HS256) with the
+// secret in that environment variable and bound to the csrf query parameter: the peer
+// "bare gws + JWT" that bench/ab measures with BAREGWS=jwt.
 //
 // It prints one line, "baregws: pid P serving ws://ADDR/ ; push http://ADDR ; metrics
 // http://ADDR/metrics", once it listens, and serves until SIGINT or SIGTERM.
@@ -36,14 +40,22 @@ func main() {
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("baregws", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	secretEnv := fs.String("jwt-secret-env", "", "environment variable holding the HS256 secret of the JWT cookie check; empty: no check")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	s := peer.New()
+	if *secretEnv != "" {
+		secret := os.Getenv(*secretEnv)
+		if secret == "" {
+			return fmt.Errorf("-jwt-secret-env: %s is not set", *secretEnv)
+		}
+		s = peer.NewWithJWT([]byte(secret))
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	s := peer.New()
 	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()

@@ -13,15 +13,22 @@
 //
 // A connection's text message {"action":"whoami"} is answered with {"id":"<id>"};
 // any other message is echoed (the analogue of a two-way route).
+//
+// With a JWT secret ([NewWithJWT]) the WebSocket is opened only for a request whose JWT
+// cookie is an HS256 token signed with it, unexpired, whose csrf claim equals the csrf
+// query parameter (401 otherwise): the least a cookie-authenticated server does, with
+// golang-jwt, to calibrate what the rest of wsgate's handshake costs.
 package peer
 
 import (
+	"crypto/subtle"
 	"io"
 	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/lxzan/gws"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -35,9 +42,20 @@ type Server struct {
 	mu     sync.RWMutex
 	conns  map[string]*gws.Conn
 	mux    *http.ServeMux
+	secret []byte // the JWT check's HS256 key; nil: no check
+	parser *jwt.Parser
 }
 
 var _ http.Handler = (*Server)(nil)
+
+// NewWithJWT returns a Server that opens a WebSocket only for a valid JWT cookie bound to
+// the csrf query parameter (see the package documentation).
+func NewWithJWT(secret []byte) *Server {
+	s := New()
+	s.secret = secret
+	s.parser = jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired())
+	return s
+}
 
 // New returns a Server with gws's default options.
 func New() *Server {
@@ -81,6 +99,10 @@ func (s *Server) Close() {
 
 // serveWS upgrades and reads the connection in the handler's goroutine until it ends.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if s.secret != nil && !s.authorized(r) {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
 	c, err := s.up.Upgrade(w, r)
 	if err != nil {
 		return
@@ -91,6 +113,27 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.conns[id] = c
 	s.mu.Unlock()
 	c.ReadLoop()
+}
+
+// tokenClaims are the claims the JWT check reads.
+type tokenClaims struct {
+	jwt.RegisteredClaims
+	CSRF string `json:"csrf"`
+}
+
+// authorized reports whether r carries a JWT cookie signed with the secret, unexpired,
+// whose csrf claim is the csrf query parameter.
+func (s *Server) authorized(r *http.Request) bool {
+	ck, err := r.Cookie("JWT")
+	if err != nil {
+		return false
+	}
+	var claims tokenClaims
+	if _, err := s.parser.ParseWithClaims(ck.Value, &claims, func(*jwt.Token) (any, error) { return s.secret, nil }); err != nil {
+		return false
+	}
+	csrf := r.URL.Query().Get("csrf")
+	return csrf != "" && subtle.ConstantTimeCompare([]byte(csrf), []byte(claims.CSRF)) == 1
 }
 
 func (s *Server) push(w http.ResponseWriter, r *http.Request) {
