@@ -125,21 +125,24 @@ func covers(multi map[string][]string, single map[string]string, same func(a, b 
 		return false
 	}
 	for name := range single {
-		if _, ok := multi[name]; ok {
-			continue
-		}
-		found := false
-		for m := range multi {
-			if same(m, name) {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !hasName(multi, name, same) {
 			return false
 		}
 	}
 	return true
+}
+
+// hasName reports whether multi has name, or a name the same as it by same.
+func hasName(multi map[string][]string, name string, same func(a, b string) bool) bool {
+	if _, ok := multi[name]; ok {
+		return true
+	}
+	for m := range multi {
+		if same(m, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // merge returns multi plus every entry of single whose name is not in multi.
@@ -163,17 +166,7 @@ func merge(multi map[string][]string, single map[string]string, same func(a, b s
 		out[name] = all[len(all)-len(vals) : len(all) : len(all)]
 	}
 	for name, v := range single {
-		if _, ok := multi[name]; ok {
-			continue
-		}
-		found := false
-		for m := range multi {
-			if same(m, name) {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !hasName(multi, name, same) {
 			out[name] = []string{v}
 		}
 	}

@@ -371,14 +371,7 @@ func TestConnectEventBehindTheCookieAuthorizerNamesHeadersAsSent(t *testing.T) {
 Api: {RouteSelectionExpression: $request.body.action}
 Stage: {StageName: prod}
 Authorizers:
-  cookie:
-    IdentitySource: [route.request.header.Cookie]
-    Cookie:
-      Algorithms: [HS256]
-      CsrfClaim: csrf
-      AllowedOrigins: ["https://ui.dev.example.test"]
-      Key: {HmacSecretEnv: JWT_SECRET}
-Integrations:
+` + cookieAuthorizerYAML + `Integrations:
   fn:
     IntegrationType: AWS_PROXY
     IntegrationUri: arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:chat/invocations

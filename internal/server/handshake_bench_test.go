@@ -27,14 +27,7 @@ func BenchmarkHandshake(b *testing.B) {
 Api: {RouteSelectionExpression: $request.body.action}
 Stage: {StageName: bench}
 Authorizers:
-  cookie:
-    IdentitySource: [route.request.header.Cookie]
-    Cookie:
-      Algorithms: [HS256]
-      CsrfClaim: csrf
-      AllowedOrigins: ["https://ui.dev.example.test"]
-      Key: {HmacSecretEnv: JWT_SECRET}
-Routes:
+` + cookieAuthorizerYAML + `Routes:
   $connect: {AuthorizationType: CUSTOM, AuthorizerId: cookie}
 `
 	r := startGateway(b, cfg, Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))})

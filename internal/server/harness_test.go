@@ -111,6 +111,17 @@ func serveConfig(t testing.TB, cfg *config.Config, deps Deps, stop *func()) *run
 	return &running{Addrs: a, cfg: cfg, logs: logs}
 }
 
+// cookieAuthorizerYAML is an Authorizers entry "cookie": the built-in cookie authorizer
+// with the tests' secret (JWT_SECRET), a CSRF claim and the tests' UI origin.
+const cookieAuthorizerYAML = `  cookie:
+    IdentitySource: [route.request.header.Cookie]
+    Cookie:
+      Algorithms: [HS256]
+      CsrfClaim: csrf
+      AllowedOrigins: ["https://ui.dev.example.test"]
+      Key: {HmacSecretEnv: JWT_SECRET}
+`
+
 // syncBuffer is safe for a server writing logs while the test reads them.
 type syncBuffer = testutil.SyncBuffer
 
