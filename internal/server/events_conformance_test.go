@@ -371,7 +371,7 @@ func TestConnectEventBehindTheCookieAuthorizerNamesHeadersAsSent(t *testing.T) {
 Api: {RouteSelectionExpression: $request.body.action}
 Stage: {StageName: prod}
 Authorizers:
-` + cookieAuthorizerYAML + `Integrations:
+`+cookieAuthorizerYAML+`Integrations:
   fn:
     IntegrationType: AWS_PROXY
     IntegrationUri: arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:chat/invocations
