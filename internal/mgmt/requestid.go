@@ -2,7 +2,7 @@ package mgmt
 
 import (
 	"crypto/rand"
-	"fmt"
+	"encoding/hex"
 	"net/http"
 )
 
@@ -18,7 +18,15 @@ func newRequestID() string {
 	_, _ = rand.Read(b[:])  // never fails: crypto/rand panics rather than return an error
 	b[6] = b[6]&0x0f | 0x40 // version 4
 	b[8] = b[8]&0x3f | 0x80 // RFC 9562 variant
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+	// 8-4-4-4-12 hex digits, written in place: one allocation, where fmt took six.
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	hex.Encode(s[9:13], b[4:6])
+	hex.Encode(s[14:18], b[6:8])
+	hex.Encode(s[19:23], b[8:10])
+	hex.Encode(s[24:], b[10:])
+	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
+	return string(s[:])
 }
 
 // withRequestID gives every response of h a fresh request id, set before h runs so that

@@ -336,14 +336,17 @@ func signHash(key []byte, a authorization, amzDate, canonicalHash string) string
 // and deriving one costs four HMACs per request.
 type keyCache struct {
 	mu   sync.Mutex
-	keys map[string][]byte // access key id, date, region, service → key
+	keys map[keyScope][]byte
 }
+
+// keyScope is what a derived signing key depends on besides the secret.
+type keyScope struct{ accessKeyID, date, region, service string }
 
 // maxCachedKeys bounds the cache; past it the cache starts over.
 const maxCachedKeys = 256
 
 func (c *keyCache) get(secret string, a authorization) []byte {
-	id := a.AccessKeyID + "/" + a.Date + "/" + a.Region + "/" + a.Service
+	id := keyScope{a.AccessKeyID, a.Date, a.Region, a.Service}
 	c.mu.Lock()
 	k, ok := c.keys[id]
 	c.mu.Unlock()
@@ -353,7 +356,7 @@ func (c *keyCache) get(secret string, a authorization) []byte {
 	k = signingKey(secret, a)
 	c.mu.Lock()
 	if c.keys == nil || len(c.keys) >= maxCachedKeys {
-		c.keys = make(map[string][]byte)
+		c.keys = make(map[keyScope][]byte)
 	}
 	c.keys[id] = k
 	c.mu.Unlock()
