@@ -475,7 +475,8 @@ func wireNames(r *http.Request) ([]wireHeader, bool) {
 	host := ""
 	hosts := 0
 	for _, f := range fields {
-		if compareCanonical("Host", f.Name) == 0 {
+		tok := isToken(f.Name) // once per line, not once per comparison
+		if compareCanonical("Host", f.Name, tok) == 0 {
 			if hosts++; f.Value != r.Host {
 				return nil, false
 			}
@@ -484,11 +485,13 @@ func wireNames(r *http.Request) ([]wireHeader, bool) {
 		}
 		i := -1
 		if sorted {
-			if j, found := slices.BinarySearchFunc(hs, f.Name, func(h wireHeader, name string) int { return compareCanonical(h.canonical, name) }); found {
+			if j, found := slices.BinarySearchFunc(hs, f.Name, func(h wireHeader, name string) int { return compareCanonical(h.canonical, name, tok) }); found {
 				i = j
 			}
 		} else {
-			i = slices.IndexFunc(hs, func(h wireHeader) bool { return compareCanonical(h.canonical, f.Name) == 0 })
+			i = slices.IndexFunc(hs, func(h wireHeader) bool {
+				return len(h.canonical) == len(f.Name) && compareCanonical(h.canonical, f.Name, tok) == 0
+			})
 		}
 		if i < 0 {
 			return nil, false
@@ -526,9 +529,9 @@ func isRequestLine(line string, r *http.Request) bool {
 // compareCanonical compares key, a canonical header name, with name as
 // textproto.CanonicalMIMEHeaderKey writes name: a token (RFC 9110 §5.6.2) with its
 // first letter and every letter after a '-' in upper case and the others in lower
-// case; any other name as it is.
-func compareCanonical(key, name string) int {
-	if !isToken(name) {
+// case; any other name as it is. token is isToken(name).
+func compareCanonical(key, name string, token bool) int {
+	if !token {
 		return strings.Compare(key, name)
 	}
 	upper := true
