@@ -81,19 +81,20 @@ type Gateway struct {
 	cfg    *config.Config
 	limits config.Limits
 	auth   authorizer.Authorizer
-	// growStack: handshakes grow their stack at once (handshakeStack), for an
-	// authorizer deciding in process; one that calls out keeps a handshake waiting on it
-	// with the stack it needs.
-	growStack bool
-	routes    map[string]*Route
-	selection integration.Selection
-	reg       cluster.Registry
-	log       *slog.Logger
-	metrics   *Metrics
-	now       func() time.Time
-	limiter   *rate.Limiter // Limits.ConnectRate
-	methodArn string
-	ws        *wsServer
+	// inProcessAuth: the authorizer decides in process (authorizer.InProcess). Its
+	// handshakes grow their stack at once (growStack), where one that calls out keeps
+	// a handshake waiting on it with the stack it needs; and its event names headers
+	// as net/http does, which it reads whatever their case.
+	inProcessAuth bool
+	routes        map[string]*Route
+	selection     integration.Selection
+	reg           cluster.Registry
+	log           *slog.Logger
+	metrics       *Metrics
+	now           func() time.Time
+	limiter       *rate.Limiter // Limits.ConnectRate
+	methodArn     string
+	ws            *wsServer
 
 	connections http.Handler // Options.Connections
 	apiKeys     *apiKeys     // Options.APIKeys and the config's API key settings
@@ -135,21 +136,21 @@ func New(o Options) (*Gateway, error) {
 	}
 	c := o.Config
 	g := &Gateway{
-		cfg:       c,
-		limits:    c.Server.Limits,
-		auth:      o.Authorizer,
-		growStack: o.Authorizer != nil && authorizer.InProcess(o.Authorizer),
-		routes:    o.Routes,
-		selection: o.Selection,
-		reg:       o.Registry,
-		log:       o.Logger,
-		accessLog: o.AccessLog,
-		iam:       o.IAM,
-		metrics:   o.Metrics,
-		now:       o.Now,
-		methodArn: fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/$connect", c.Server.Region, c.Server.AccountID, c.API.APIID, c.Stage.StageName),
-		stopSweep: make(chan struct{}),
-		sweepDone: make(chan struct{}),
+		cfg:           c,
+		limits:        c.Server.Limits,
+		auth:          o.Authorizer,
+		inProcessAuth: o.Authorizer != nil && authorizer.InProcess(o.Authorizer),
+		routes:        o.Routes,
+		selection:     o.Selection,
+		reg:           o.Registry,
+		log:           o.Logger,
+		accessLog:     o.AccessLog,
+		iam:           o.IAM,
+		metrics:       o.Metrics,
+		now:           o.Now,
+		methodArn:     fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/$connect", c.Server.Region, c.Server.AccountID, c.API.APIID, c.Stage.StageName),
+		stopSweep:     make(chan struct{}),
+		sweepDone:     make(chan struct{}),
 	}
 	for key, rt := range g.routes {
 		rt.obs = g.metrics.routeObservers(key)

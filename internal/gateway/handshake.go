@@ -63,7 +63,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, r, nil, f, start)
 		return
 	}
-	if g.growStack {
+	if g.inProcessAuth {
 		growStack()
 	}
 	g.handshake(w, r, start)
@@ -116,7 +116,7 @@ func (g *Gateway) handshake(w http.ResponseWriter, r *http.Request, start time.T
 	// An authorizer deciding in process reads headers whatever their case, so its event
 	// names them as net/http does, and the head captured from the wire is read only if
 	// the $connect integration needs the names as sent (below).
-	ev := g.authorizerEvent(r, c, !g.growStack)
+	ev := g.authorizerEvent(r, c, !g.inProcessAuth)
 	if g.iamRefused(w, r, c, ev, start) { // AWS_IAM (iam.go)
 		return
 	}
@@ -142,7 +142,7 @@ func (g *Gateway) handshake(w http.ResponseWriter, r *http.Request, start time.T
 	if rt := g.routes[config.RouteConnect]; rt != nil && rt.Integration != nil {
 		req := c.integrationRequest(config.RouteConnect, integration.EventConnect, c.connectRequestID, start)
 		req.Headers, req.Query = ev.MultiValueHeaders, ev.MultiValueQueryStringParameters
-		if g.growStack { // the event's names are net/http's: the integration gets them as sent
+		if g.inProcessAuth { // the event's names are net/http's: the integration gets them as sent
 			_, req.Headers = g.headerMaps(r, true)
 		}
 		t0 := time.Now()
@@ -577,7 +577,7 @@ func isToken(s string) bool {
 // in BenchmarkHandshake's profile (internal/server). Grown when the handshake starts it is
 // copied once, with a few frames: 2 %. Requests that are not upgrades (the
 // @connections API on this host) do not pay for it, nor handshakes whose authorizer
-// calls out (Gateway.growStack): thousands of those may wait at once.
+// calls out (Gateway.inProcessAuth): thousands of those may wait at once.
 const handshakeStack = 16 << 10
 
 // growStack grows the goroutine's stack to hold handshakeStack bytes more than it
