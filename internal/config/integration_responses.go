@@ -71,11 +71,12 @@ func ParseIntegrationResponseKey(key string) (*regexp.Regexp, error) {
 	if !ok || inner == "" {
 		return nil, errors.New(`must be $default or a regular expression between slashes, e.g. "/4\d\d/"`)
 	}
-	re, err := regexp.Compile(`^(?:` + inner + `)$`)
-	if err != nil {
+	// The expression must stand on its own before it is anchored: ")|(" compiles only
+	// inside the group it would close, and would then match any value's empty prefix.
+	if _, err := regexp.Compile(inner); err != nil {
 		return nil, fmt.Errorf("not a regular expression: %w", err)
 	}
-	return re, nil
+	return regexp.Compile(`^(?:` + inner + `)$`)
 }
 
 func validateIntegrationResponses(errs *errorList, field string, in Integration) {

@@ -28,6 +28,7 @@ func TestParseIntegrationResponseKey(t *testing.T) {
 		{key: "/", err: "between slashes"},
 		{key: "default", err: "between slashes"},
 		{key: "/(/", err: "not a regular expression"},
+		{key: "/)|(/", err: "not a regular expression"}, // would close the anchoring group
 		{key: `/(a)\1/`, err: "not a regular expression"},
 		{key: "/" + strings.Repeat("a", 1000) + "/", err: "over 1000 bytes"},
 	}
